@@ -1,0 +1,5 @@
+"""Lets `python -m aicommons` run the command line."""
+
+from aicommons.cli.main import app
+
+app()

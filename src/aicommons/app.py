@@ -1,0 +1,75 @@
+"""The app factory: one FastAPI application with every domain's API and pages mounted."""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from aicommons import __version__
+from aicommons.communities import api as communities_api
+from aicommons.communities import service as communities
+from aicommons.communities import views as communities_views
+from aicommons.core import jobs
+from aicommons.core.config import Settings
+from aicommons.core.db import make_engine, make_session_factory
+from aicommons.core.problems import install_problem_handlers
+from aicommons.core.sdg import goals
+from aicommons.core.web import Pages
+from aicommons.members import api as members_api
+from aicommons.members import views as members_views
+
+JOB_HANDLERS: Mapping[str, jobs.Handler] = {
+    communities.STATS_JOB: communities.refresh_stats,
+}
+WEB_ROOT = Path(str(files("aicommons").joinpath("web")))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_worker:
+            with jobs.background_worker(make_worker(settings, factory)):
+                yield
+        else:
+            yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.name,
+        version=__version__,
+        description="AI Commons API. Errors are RFC 9457 problem documents with a stable `code`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.pages = Pages(_templates(settings))
+    install_problem_handlers(app)
+    for router in (members_api.router, communities_api.router, members_views.router, communities_views.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static")
+    return app
+
+
+def make_worker(settings: Settings, factory: jobs.sessionmaker[jobs.Session]) -> jobs.Worker:
+    return jobs.Worker(
+        factory,
+        JOB_HANDLERS,
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        timeout_seconds=settings.job_timeout_seconds,
+    )
+
+
+def _templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=WEB_ROOT / "templates")
+    templates.env.globals |= {"commons_name": settings.name, "version": __version__, "sdg_goals": goals()}
+    return templates

@@ -1,0 +1,1 @@
+"""The `aicommons` command line: one module per domain, joined in main.py."""

@@ -1,0 +1,1 @@
+"""Communities: creation and registration, discovery, memberships, approvals, invitations, statistics."""

@@ -1,0 +1,41 @@
+"""Settings of a commons, read from AICOMMONS_* environment variables with working defaults."""
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of a commons. Build one in the app factory or a command, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="AICOMMONS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".aicommons"), description="where the database, blobs and keys live")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
+    name: str = Field(default="AI Commons", description="the commons' name, shown on every page")
+    origin: str = Field(default="aicommons.local/log", description="the log's origin line")
+    host: str = Field(default="127.0.0.1", description="address `aicommons serve` listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="port `aicommons serve` listens on")
+    workers: int = Field(default=1, ge=1, le=64, description="web server processes")
+    run_worker: bool = Field(default=True, description="run a job worker inside the web server")
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0, description="how often a running job beats")
+    job_timeout_seconds: float = Field(default=60.0, gt=0, description="a job silent this long fails")
+    session_days: int = Field(default=14, ge=1, le=365, description="how long a browser login lasts")
+    secure_cookies: bool = Field(default=False, description="mark cookies Secure (set behind HTTPS)")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'aicommons.db'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "signing.key"

@@ -1,0 +1,64 @@
+"""The error catalog: every code a client can meet, its HTTP status and its title (RFC 9457)."""
+
+from enum import Enum
+from typing import Any
+
+
+class ErrorCode(Enum):
+    """A stable, machine-readable error code. The value is (code, HTTP status, title)."""
+
+    VALIDATION_FAILED = ("validation_failed", 422, "The request is not valid")
+    NOT_AUTHENTICATED = ("not_authenticated", 401, "Authentication is required")
+    INVALID_CREDENTIALS = ("invalid_credentials", 401, "Handle or password is wrong")
+    INVALID_TOKEN = ("invalid_token", 401, "The API token is unknown, revoked or expired")
+    FORBIDDEN = ("forbidden", 403, "You may not do this")
+    CSRF_FAILED = ("csrf_failed", 403, "The form's CSRF token is missing or wrong")
+    NOT_FOUND = ("not_found", 404, "No such resource")
+    MEMBER_NOT_FOUND = ("member_not_found", 404, "No such member")
+    HANDLE_TAKEN = ("handle_taken", 409, "That handle is taken")
+    EMAIL_TAKEN = ("email_taken", 409, "That email address is already registered")
+    TOKEN_NOT_FOUND = ("token_not_found", 404, "No such API token")
+    COMMUNITY_NOT_FOUND = ("community_not_found", 404, "No such community")
+    SLUG_TAKEN = ("slug_taken", 409, "That community slug is taken")
+    COMMUNITY_ARCHIVED = ("community_archived", 409, "The community is archived")
+    COMMUNITY_CLOSED = ("community_closed", 403, "The community takes members by invitation only")
+    ALREADY_MEMBER = ("already_member", 409, "Already a member or already asked to join")
+    NOT_MEMBER = ("not_member", 409, "Not a member of this community")
+    LAST_STEWARD = ("last_steward", 409, "A community keeps at least one steward")
+    REQUEST_NOT_FOUND = ("request_not_found", 404, "No such pending request or invitation")
+    JOB_NOT_FOUND = ("job_not_found", 404, "No such job")
+    PAYLOAD_TOO_LARGE = ("payload_too_large", 413, "The request body is too large")
+
+    @property
+    def code(self) -> str:
+        return self.value[0]
+
+    @property
+    def status(self) -> int:
+        return self.value[1]
+
+    @property
+    def title(self) -> str:
+        return self.value[2]
+
+
+class CommonsError(Exception):
+    """A failure a client caused or may see; services raise it, the edges render it."""
+
+    def __init__(self, code: ErrorCode, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or code.title)
+        self.code = code
+        self.detail = detail or code.title
+        self.extra = extra
+
+    def problem(self, instance: str) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        return {
+            "type": f"/docs/errors#{self.code.code}",
+            "title": self.code.title,
+            "status": self.code.status,
+            "detail": self.detail,
+            "instance": instance,
+            "code": self.code.code,
+            **self.extra,
+        }

@@ -1,0 +1,1 @@
+"""Members: accounts, profiles, global roles, browser logins and API tokens."""

@@ -1,0 +1,81 @@
+"""JSON routes of the members domain under /api/v1."""
+
+from fastapi import APIRouter, status
+
+from aicommons.core import jobs
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.web import DbSession
+from aicommons.members import permissions, service
+from aicommons.members.auth import CurrentMember
+from aicommons.members.schemas import (
+    MemberRead,
+    MeRead,
+    ProfileUpdate,
+    RoleUpdate,
+    SignUp,
+    TokenCreate,
+    TokenCreated,
+    TokenLogin,
+    TokenRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["members"])
+
+
+@router.post("/members", status_code=status.HTTP_201_CREATED)
+def sign_up(form: SignUp, session: DbSession) -> MeRead:
+    return MeRead.model_validate(service.sign_up(session=session, form=form))
+
+
+@router.post("/auth/tokens", status_code=status.HTTP_201_CREATED)
+def log_in_for_token(form: TokenLogin, session: DbSession) -> TokenCreated:
+    """Trade a handle and password for a new API token (what `aicommons login` does)."""
+    member = service.authenticate(session=session, handle=form.handle, password=form.password)
+    token, secret = service.create_token(session=session, member=member, form=TokenCreate(name=form.name))
+    return TokenCreated.model_validate(token, from_attributes=True).model_copy(update={"secret": secret})
+
+
+@router.get("/me")
+def me(member: CurrentMember) -> MeRead:
+    return MeRead.model_validate(member)
+
+
+@router.patch("/me")
+def update_me(changes: ProfileUpdate, member: CurrentMember, session: DbSession) -> MeRead:
+    return MeRead.model_validate(service.update_profile(session=session, member=member, changes=changes))
+
+
+@router.get("/me/tokens")
+def my_tokens(member: CurrentMember, session: DbSession) -> list[TokenRead]:
+    return [TokenRead.model_validate(t) for t in service.list_tokens(session=session, member=member)]
+
+
+@router.post("/me/tokens", status_code=status.HTTP_201_CREATED)
+def create_token(form: TokenCreate, member: CurrentMember, session: DbSession) -> TokenCreated:
+    token, secret = service.create_token(session=session, member=member, form=form)
+    return TokenCreated.model_validate(token, from_attributes=True).model_copy(update={"secret": secret})
+
+
+@router.delete("/me/tokens/{token_id}")
+def revoke_token(token_id: int, member: CurrentMember, session: DbSession) -> TokenRead:
+    return TokenRead.model_validate(service.revoke_token(session=session, member=member, token_id=token_id))
+
+
+@router.get("/members/{handle}")
+def member_profile(handle: str, session: DbSession, _viewer: CurrentMember) -> MemberRead:
+    return MemberRead.model_validate(service.get(session=session, handle=handle))
+
+
+@router.put("/members/{handle}/role")
+def set_role(handle: str, change: RoleUpdate, actor: CurrentMember, session: DbSession) -> MemberRead:
+    member = service.get(session=session, handle=handle)
+    return MemberRead.model_validate(service.set_role(session=session, actor=actor, member=member, role=change.role))
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"])
+def job_status(job_id: int, member: CurrentMember, session: DbSession) -> jobs.JobRead:
+    """A background job's state and progress, for the member who submitted it (or an admin)."""
+    job = jobs.get(session, job_id)
+    if not permissions.may_see_job(member, job.submitted_by_id):
+        raise CommonsError(ErrorCode.JOB_NOT_FOUND, f"job {job_id} does not exist")
+    return jobs.JobRead.model_validate(job)

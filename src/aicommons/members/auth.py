@@ -1,0 +1,46 @@
+"""Who is asking: a bearer API token or a browser login cookie, resolved once per request."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.web import DbSession, check_csrf, submitted_csrf
+from aicommons.members import service
+from aicommons.members.models import Member
+
+LOGIN_COOKIE = "aic_session"
+
+
+def optional_member(
+    request: Request, session: DbSession, csrf: Annotated[str | None, Depends(submitted_csrf)]
+) -> Member | None:
+    """The member behind the request, or None; a cookie login must also pass the CSRF check."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise CommonsError(ErrorCode.INVALID_TOKEN, "use 'Authorization: Bearer <token>'")
+        return service.member_for_token(session=session, secret=secret.strip())
+    cookie = request.cookies.get(LOGIN_COOKIE)
+    member = service.member_for_login(session=session, secret=cookie) if cookie else None
+    if member is not None:
+        check_csrf(request, csrf)
+    return member
+
+
+def current_member(member: Annotated[Member | None, Depends(optional_member)]) -> Member:
+    if member is None:
+        raise CommonsError(ErrorCode.NOT_AUTHENTICATED)
+    return member
+
+
+OptionalMember = Annotated[Member | None, Depends(optional_member)]
+CurrentMember = Annotated[Member, Depends(current_member)]
+
+
+def set_login_cookie(response: Response, secret: str, *, days: int, secure: bool) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE, secret, max_age=days * 86400, httponly=True, samesite="lax", secure=secure
+    )

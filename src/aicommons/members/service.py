@@ -1,0 +1,112 @@
+"""The rules of membership in the commons: accounts, profiles, roles, logins and API tokens."""
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from aicommons.core.db import utcnow
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.security import hash_password, new_secret, secret_hash, verify_password
+from aicommons.members import permissions
+from aicommons.members.models import ApiToken, GlobalRole, LoginSession, Member
+from aicommons.members.schemas import ProfileUpdate, SignUp, TokenCreate
+
+TOKEN_PREFIX = "aic"
+
+
+def sign_up(*, session: Session, form: SignUp, role: GlobalRole = GlobalRole.MEMBER) -> Member:
+    if session.scalar(select(Member.id).where(Member.handle == form.handle)):
+        raise CommonsError(ErrorCode.HANDLE_TAKEN, f"the handle {form.handle!r} is taken")
+    email = form.email.lower()
+    if session.scalar(select(Member.id).where(func.lower(Member.email) == email)):
+        raise CommonsError(ErrorCode.EMAIL_TAKEN)
+    member = Member(
+        handle=form.handle,
+        email=email,
+        display_name=form.display_name,
+        password_hash=hash_password(form.password),
+        role=role,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def get(*, session: Session, handle: str) -> Member:
+    member = session.scalar(select(Member).where(Member.handle == handle.lower()))
+    if member is None:
+        raise CommonsError(ErrorCode.MEMBER_NOT_FOUND, f"no member has the handle {handle!r}")
+    return member
+
+
+def authenticate(*, session: Session, handle: str, password: str) -> Member:
+    """The member with this handle (or email) and password; one clear error for both mistakes."""
+    login = handle.strip().lower()
+    member = session.scalar(select(Member).where((Member.handle == login) | (func.lower(Member.email) == login)))
+    if not verify_password(member.password_hash if member else None, password) or member is None:
+        raise CommonsError(ErrorCode.INVALID_CREDENTIALS)
+    return member
+
+
+def update_profile(*, session: Session, member: Member, changes: ProfileUpdate) -> Member:
+    for field, value in changes.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(member, field, [str(v) for v in value] if isinstance(value, list) else value)
+    session.flush()
+    return member
+
+
+def set_role(*, session: Session, actor: Member, member: Member, role: GlobalRole) -> Member:
+    permissions.require_admin(actor)
+    member.role = role
+    session.flush()
+    return member
+
+
+def create_token(*, session: Session, member: Member, form: TokenCreate) -> tuple[ApiToken, str]:
+    """A new API token and its secret, which is returned this once and never stored."""
+    secret = new_secret(TOKEN_PREFIX)
+    token = ApiToken(member=member, name=form.name, token_hash=secret_hash(secret), prefix=secret[:10])
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def list_tokens(*, session: Session, member: Member) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.id)))
+
+
+def revoke_token(*, session: Session, member: Member, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.member_id != member.id:
+        raise CommonsError(ErrorCode.TOKEN_NOT_FOUND, f"you have no API token {token_id}")
+    token.revoked_at = token.revoked_at or utcnow()
+    session.flush()
+    return token
+
+
+def member_for_token(*, session: Session, secret: str) -> Member:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == secret_hash(secret)))
+    if token is None or token.revoked_at is not None:
+        raise CommonsError(ErrorCode.INVALID_TOKEN)
+    token.last_used_at = utcnow()
+    return token.member
+
+
+def open_login(*, session: Session, member: Member, days: int) -> str:
+    """Start a browser login and return the cookie secret."""
+    secret = new_secret("aics")
+    session.add(LoginSession(member=member, token_hash=secret_hash(secret), expires_at=utcnow() + timedelta(days=days)))
+    session.flush()
+    return secret
+
+
+def member_for_login(*, session: Session, secret: str) -> Member | None:
+    login = session.scalar(select(LoginSession).where(LoginSession.token_hash == secret_hash(secret)))
+    if login is None or login.expires_at < utcnow():
+        return None
+    return login.member
+
+
+def close_login(*, session: Session, secret: str) -> None:
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == secret_hash(secret)))

@@ -1,0 +1,1 @@
+"""Alembic migrations of the commons' database; `aicommons db upgrade` applies them."""

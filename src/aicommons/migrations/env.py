@@ -1,0 +1,32 @@
+"""Alembic environment: runs migrations on the connection or URL the caller configured."""
+
+from alembic import context
+from sqlalchemy import Connection
+
+import aicommons.app  # noqa: F401  (imports every domain's tables into the metadata)
+from aicommons.core.db import Base, make_engine
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as fresh:
+        _run(fresh)
+    engine.dispose()
+
+
+run()

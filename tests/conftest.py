@@ -1,0 +1,130 @@
+"""Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL."""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import aicommons.app  # noqa: F401  (every table in the metadata)
+from aicommons.core.config import Settings
+from aicommons.core.db import Base, make_engine, make_session_factory
+from aicommons.members import service as members
+from aicommons.members.models import GlobalRole, Member
+from aicommons.members.schemas import SignUp, TokenCreate
+
+POSTGRES_URL = os.environ.get("AICOMMONS_TEST_POSTGRES_URL", "")
+PASSWORD = "correct horse battery"
+
+
+def _postgres_schema_url(worker: str) -> str:
+    """A schema of our own per pytest-xdist worker, so parallel workers never share tables."""
+    base = Settings(database_url=POSTGRES_URL).database_url
+    schema = f"test_{worker}"
+    engine = make_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("AICOMMONS_TEST_POSTGRES_URL is not set")
+    url = _postgres_schema_url(worker_id)
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database with the current schema, of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'commons.db'}"
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        return url
+    url: str = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, run_worker=False)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.resolved_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for service tests; what it flushes is visible to it, and it is rolled back after."""
+    with factory() as session:
+        yield session
+        session.rollback()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return aicommons.app.create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+MemberMaker = Callable[..., Member]
+
+
+@pytest.fixture
+def make_member(factory: sessionmaker[Session]) -> MemberMaker:
+    """Commit a member (handle, role) and return it, detached but loaded."""
+
+    def make(handle: str, role: GlobalRole = GlobalRole.MEMBER) -> Member:
+        with factory.begin() as db:
+            form = SignUp(handle=handle, email=f"{handle}@example.org", password=PASSWORD, display_name=handle.title())
+            return members.sign_up(session=db, form=form, role=role)
+
+    return make
+
+
+@pytest.fixture
+def token_for(factory: sessionmaker[Session]) -> Callable[[Member], dict[str, str]]:
+    """Authorization headers with a fresh API token of `member`."""
+
+    def headers(member: Member) -> dict[str, str]:
+        with factory.begin() as db:
+            _, secret = members.create_token(session=db, member=db.merge(member), form=TokenCreate(name="test"))
+        return {"Authorization": f"Bearer {secret}"}
+
+    return headers
