@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import aicommons.app  # noqa: F401  (every table in the metadata)
+import aicommons.app
 from aicommons.core.config import Settings
 from aicommons.core.db import Base, make_engine, make_session_factory
 from aicommons.members import service as members
@@ -112,7 +112,8 @@ def make_member(factory: sessionmaker[Session]) -> MemberMaker:
 
     def make(handle: str, role: GlobalRole = GlobalRole.MEMBER) -> Member:
         with factory.begin() as db:
-            form = SignUp(handle=handle, email=f"{handle}@example.org", password=PASSWORD, display_name=handle.title())
+            email = f"{handle}@example.org"
+            form = SignUp(handle=handle, email=email, password=PASSWORD, display_name=handle.title())
             return members.sign_up(session=db, form=form, role=role)
 
     return make
@@ -124,7 +125,8 @@ def token_for(factory: sessionmaker[Session]) -> Callable[[Member], dict[str, st
 
     def headers(member: Member) -> dict[str, str]:
         with factory.begin() as db:
-            _, secret = members.create_token(session=db, member=db.merge(member), form=TokenCreate(name="test"))
+            owner = db.merge(member)
+            _, secret = members.create_token(session=db, member=owner, form=TokenCreate(name="test"))
         return {"Authorization": f"Bearer {secret}"}
 
     return headers

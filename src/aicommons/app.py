@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
 
 from aicommons import __version__
 from aicommons.communities import api as communities_api
@@ -54,13 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = factory
     app.state.pages = Pages(_templates(settings))
     install_problem_handlers(app)
-    for router in (members_api.router, communities_api.router, members_views.router, communities_views.router):
+    for router in (
+        members_api.router,
+        communities_api.router,
+        members_views.router,
+        communities_views.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static")
     return app
 
 
-def make_worker(settings: Settings, factory: jobs.sessionmaker[jobs.Session]) -> jobs.Worker:
+def make_worker(settings: Settings, factory: sessionmaker[Session]) -> jobs.Worker:
     return jobs.Worker(
         factory,
         JOB_HANDLERS,

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, RenderableType
 from sqlalchemy.orm import Session
 
 from aicommons.core.config import Settings
@@ -52,7 +52,7 @@ def command_session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def emit(data: Any, output: OutputFormat, text: str | None = None) -> None:
+def emit(data: Any, output: OutputFormat, text: RenderableType | None = None) -> None:
     """Print `data` as JSON for programs, or `text` (Rich markup) for people."""
     if output is OutputFormat.JSON:
         typer.echo(json.dumps(data, default=str, indent=2))

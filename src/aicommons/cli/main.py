@@ -1,20 +1,17 @@
 """The root `aicommons` command: setup, database, serving, workers, and each domain's commands."""
 
-import os
 import signal
 import threading
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from aicommons import __version__
 from aicommons.cli import communities, demo, members
 from aicommons.cli.common import console, load_settings
+from aicommons.cli.server import initialise, serve_commons
 from aicommons.core import migrate
-from aicommons.core.config import Settings
 from aicommons.core.db import make_engine, make_session_factory
-from aicommons.core.security import ensure_signing_key
 
 app = typer.Typer(help="AI Commons: communities, data and models for the SDGs.", no_args_is_help=True)
 db = typer.Typer(help="The database: apply and inspect migrations.", no_args_is_help=True)
@@ -38,19 +35,14 @@ def root(
     """Every setting also comes from AICOMMONS_* environment variables (see docs/configuration.md)."""
 
 
-def initialise(settings: Settings) -> None:
-    """Data directory, database at the newest migration, and the commons' signing key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(settings.resolved_database_url)
-    ensure_signing_key(settings.signing_key_path)
-
-
 @app.command()
 def init() -> None:
     """Create the data directory, the database and the commons' Ed25519 signing key."""
     settings = load_settings()
     initialise(settings)
-    console.print(f"Commons ready in [bold]{settings.data_dir}[/bold] (signing key {settings.signing_key_path}).")
+    console.print(
+        f"Commons ready in [bold]{settings.data_dir}[/bold] (signing key {settings.signing_key_path})."
+    )
 
 
 @db.command("upgrade")
@@ -76,23 +68,6 @@ def serve(
 ) -> None:
     """Serve the web UI and the API."""
     serve_commons(load_settings(), host=host, port=port, workers=workers)
-
-
-def serve_commons(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
-    overrides = {"host": host, "port": port, "workers": workers}
-    for key, value in overrides.items():
-        if value is not None:
-            os.environ[f"AICOMMONS_{key.upper()}"] = str(value)
-    settings = load_settings()
-    console.print(f"Serving {settings.name} on [bold]http://{settings.host}:{settings.port}[/bold]")
-    uvicorn.run(
-        "aicommons.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="warning",
-    )
 
 
 @app.command()

@@ -61,7 +61,9 @@ def show(community: CommunityBySlug) -> CommunityRead:
 
 
 @router.patch("/{slug}")
-def edit(community: CommunityBySlug, changes: CommunityUpdate, actor: CurrentMember, session: DbSession) -> CommunityRead:
+def edit(
+    community: CommunityBySlug, changes: CommunityUpdate, actor: CurrentMember, session: DbSession
+) -> CommunityRead:
     updated = service.update_community(session=session, actor=actor, community=community, changes=changes)
     return CommunityRead.model_validate(updated)
 
@@ -97,7 +99,9 @@ def leave(community: CommunityBySlug, member: CurrentMember, session: DbSession)
 
 
 @router.post("/{slug}/requests/{handle}/approve")
-def approve(community: CommunityBySlug, handle: str, actor: CurrentMember, session: DbSession) -> MembershipRead:
+def approve(
+    community: CommunityBySlug, handle: str, actor: CurrentMember, session: DbSession
+) -> MembershipRead:
     decided = service.decide(session=session, actor=actor, community=community, handle=handle, approve=True)
     return MembershipRead.model_validate(decided)
 
@@ -109,7 +113,9 @@ def reject(community: CommunityBySlug, handle: str, actor: CurrentMember, sessio
 
 
 @router.post("/{slug}/invitations", status_code=status.HTTP_201_CREATED)
-def invite(community: CommunityBySlug, form: Invitation, actor: CurrentMember, session: DbSession) -> MembershipRead:
+def invite(
+    community: CommunityBySlug, form: Invitation, actor: CurrentMember, session: DbSession
+) -> MembershipRead:
     invited = service.invite(session=session, actor=actor, community=community, handle=form.handle)
     return MembershipRead.model_validate(invited)
 
@@ -118,17 +124,23 @@ def invite(community: CommunityBySlug, form: Invitation, actor: CurrentMember, s
 def set_role(
     community: CommunityBySlug, handle: str, change: RoleChange, actor: CurrentMember, session: DbSession
 ) -> MembershipRead:
-    changed = service.set_role(session=session, actor=actor, community=community, handle=handle, role=change.role)
+    changed = service.set_role(
+        session=session, actor=actor, community=community, handle=handle, role=change.role
+    )
     return MembershipRead.model_validate(changed)
 
 
 @router.get("/{slug}/stats")
 def stats(community: CommunityBySlug, session: DbSession) -> StatsRead:
     found = service.stats(session=session, community=community)
-    return StatsRead(figures=found.figures if found else {}, refreshed_at=found.refreshed_at if found else None)
+    return StatsRead(
+        figures=found.figures if found else {}, refreshed_at=found.refreshed_at if found else None
+    )
 
 
 @router.post("/{slug}/stats/refresh", status_code=status.HTTP_202_ACCEPTED)
 def refresh_stats(community: CommunityBySlug, actor: CurrentMember, session: DbSession) -> JobRead:
     """Queue a background job that recomputes the community's statistics; poll /api/v1/jobs/{id}."""
-    return JobRead.model_validate(service.request_stats_refresh(session=session, actor=actor, community=community))
+    return JobRead.model_validate(
+        service.request_stats_refresh(session=session, actor=actor, community=community)
+    )

@@ -85,7 +85,9 @@ class CommunitySector(Base):
     __tablename__ = "community_sector"
     __table_args__ = (Index("ix_community_sector_sector", "sector", "community_id"),)
 
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), primary_key=True
+    )
     sector: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
@@ -93,7 +95,9 @@ class CommunitySdg(Base):
     __tablename__ = "community_sdg"
     __table_args__ = (Index("ix_community_sdg_goal", "goal", "community_id"),)
 
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), primary_key=True
+    )
     goal: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
 
 
@@ -133,6 +137,8 @@ class CommunityStats(Base):
 
     __tablename__ = "community_stats"
 
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), primary_key=True
+    )
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

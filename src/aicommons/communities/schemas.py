@@ -17,7 +17,9 @@ def _distinct_goals(goals: list[int]) -> list[int]:
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=80)]
 Description = Annotated[str, Field(max_length=5000)]
-Goals = Annotated[list[Annotated[int, Field(ge=1, le=17)]], Field(max_length=17), AfterValidator(_distinct_goals)]
+Goals = Annotated[
+    list[Annotated[int, Field(ge=1, le=17)]], Field(max_length=17), AfterValidator(_distinct_goals)
+]
 
 
 class Channel(BaseModel):

@@ -61,7 +61,9 @@ def _new_community(session: Session, form: CommunityCreate, creator: Member) -> 
     return community
 
 
-def _set_tags(community: Community, *, sectors: list[str] | None = None, sdgs: list[int] | None = None) -> None:
+def _set_tags(
+    community: Community, *, sectors: list[str] | None = None, sdgs: list[int] | None = None
+) -> None:
     if sectors is not None:
         community.sector_rows = [CommunitySector(sector=sector) for sector in sectors]
     if sdgs is not None:
@@ -71,7 +73,9 @@ def _set_tags(community: Community, *, sectors: list[str] | None = None, sdgs: l
 def get(*, session: Session, slug: str, viewer: Member | None) -> Community:
     """The community with this slug, as long as the viewer may know it exists."""
     community = session.scalar(select(Community).where(Community.slug == slug))
-    if community is None or not permissions.may_see(community, viewer, membership_of(session, community, viewer)):
+    if community is None or not permissions.may_see(
+        community, viewer, membership_of(session, community, viewer)
+    ):
         raise CommonsError(ErrorCode.COMMUNITY_NOT_FOUND, f"no community {slug!r}")
     return community
 
@@ -84,12 +88,14 @@ def membership_of(session: Session, community: Community, member: Member | None)
     )
 
 
-def search(*, session: Session, viewer: Member | None, filters: CommunityFilter, page: PageRequest) -> Page[Community]:
+def search(
+    *, session: Session, viewer: Member | None, filters: CommunityFilter, page: PageRequest
+) -> Page[Community]:
     query = select(Community).where(_visible_to(viewer), *_matching(filters, viewer))
     return paginate(session, query.order_by(Community.name, Community.id), page)
 
 
-def _active_community_ids(member: Member) -> Select[tuple[int]]:
+def _active_community_ids(member: Member) -> Select[int]:
     return select(Membership.community_id).where(
         Membership.member_id == member.id, Membership.status == MembershipStatus.ACTIVE
     )
@@ -122,16 +128,22 @@ def _matching(filters: CommunityFilter, viewer: Member | None) -> list[ColumnEle
         conditions.append(Community.region == filters.region)
     if filters.sector:
         conditions.append(
-            Community.id.in_(select(CommunitySector.community_id).where(CommunitySector.sector == filters.sector))
+            Community.id.in_(
+                select(CommunitySector.community_id).where(CommunitySector.sector == filters.sector)
+            )
         )
     if filters.sdg:
-        conditions.append(Community.id.in_(select(CommunitySdg.community_id).where(CommunitySdg.goal == filters.sdg)))
+        conditions.append(
+            Community.id.in_(select(CommunitySdg.community_id).where(CommunitySdg.goal == filters.sdg))
+        )
     if filters.mine:
         conditions.append(Community.id.in_(_active_community_ids(viewer)) if viewer else false())
     return conditions
 
 
-def update_community(*, session: Session, actor: Member, community: Community, changes: CommunityUpdate) -> Community:
+def update_community(
+    *, session: Session, actor: Member, community: Community, changes: CommunityUpdate
+) -> Community:
     _require(session, Action.EDIT, actor, community)
     _require_open(community)
     values = changes.model_dump(exclude_unset=True, exclude_none=True, mode="json")
@@ -156,10 +168,14 @@ def join(*, session: Session, community: Community, member: Member) -> Membershi
     if membership is not None and membership.status == MembershipStatus.INVITED:
         return _activate(session, membership)
     if membership is not None:
-        raise CommonsError(ErrorCode.ALREADY_MEMBER, f"you are already {membership.status} in {community.slug}")
+        raise CommonsError(
+            ErrorCode.ALREADY_MEMBER, f"you are already {membership.status} in {community.slug}"
+        )
     if community.join_policy == JoinPolicy.INVITE:
         raise CommonsError(ErrorCode.COMMUNITY_CLOSED, f"{community.slug} takes members by invitation only")
-    status = MembershipStatus.PENDING if community.join_policy == JoinPolicy.APPROVAL else MembershipStatus.ACTIVE
+    status = (
+        MembershipStatus.PENDING if community.join_policy == JoinPolicy.APPROVAL else MembershipStatus.ACTIVE
+    )
     membership = _add_membership(session, community, member, Role.MEMBER, status)
     session.flush()
     return membership
@@ -173,7 +189,9 @@ def leave(*, session: Session, community: Community, member: Member) -> None:
     _remove(session, community, membership)
 
 
-def decide(*, session: Session, actor: Member, community: Community, handle: str, approve: bool) -> Membership:
+def decide(
+    *, session: Session, actor: Member, community: Community, handle: str, approve: bool
+) -> Membership:
     """Approve or reject a pending request to join."""
     _require(session, Action.DECIDE_REQUESTS, actor, community)
     _require_open(community)
@@ -195,7 +213,9 @@ def invite(*, session: Session, actor: Member, community: Community, handle: str
     if existing is not None and existing.status == MembershipStatus.PENDING:
         return _activate(session, existing)
     if existing is not None:
-        raise CommonsError(ErrorCode.ALREADY_MEMBER, f"{handle} is already {existing.status} in {community.slug}")
+        raise CommonsError(
+            ErrorCode.ALREADY_MEMBER, f"{handle} is already {existing.status} in {community.slug}"
+        )
     membership = _add_membership(session, community, invitee, Role.MEMBER, MembershipStatus.INVITED)
     session.flush()
     return membership
@@ -214,7 +234,12 @@ def set_role(*, session: Session, actor: Member, community: Community, handle: s
 
 
 def list_members(
-    *, session: Session, viewer: Member | None, community: Community, status: MembershipStatus, page: PageRequest
+    *,
+    session: Session,
+    viewer: Member | None,
+    community: Community,
+    status: MembershipStatus,
+    page: PageRequest,
 ) -> Page[Membership]:
     """Active members for anyone who may see the community; requests and invitations for its organizers."""
     if status != MembershipStatus.ACTIVE:

@@ -92,7 +92,9 @@ class JobContext:
 Handler = Callable[[JobContext], dict[str, Any] | None]
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any], *, submitted_by_id: int | None = None) -> Job:
+def enqueue(
+    session: Session, kind: str, payload: dict[str, Any], *, submitted_by_id: int | None = None
+) -> Job:
     """Queue a job inside the caller's transaction: it exists only if the caller commits."""
     job = Job(kind=kind, payload=payload, submitted_by_id=submitted_by_id, state=JobState.QUEUED)
     session.add(job)
@@ -195,7 +197,9 @@ class Worker:
             result = handler(context)
         except Exception as exc:
             log.warning("job %s (%s) failed: %s", job_id, kind, exc)
-            self._finish(job_id, JobState.FAILED, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            self._finish(
+                job_id, JobState.FAILED, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            )
         else:
             self._finish(job_id, JobState.SUCCEEDED, result=result or {})
         finally:
@@ -206,16 +210,22 @@ class Worker:
         while not done.wait(self.heartbeat_seconds):
             with unit_of_work(self.factory) as session:
                 session.execute(
-                    update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(heartbeat_at=utcnow())
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == JobState.RUNNING)
+                    .values(heartbeat_at=utcnow())
                 )
 
-    def _finish(self, job_id: int, state: JobState, *, result: dict[str, Any] | None = None, error: str = "") -> None:
+    def _finish(
+        self, job_id: int, state: JobState, *, result: dict[str, Any] | None = None, error: str = ""
+    ) -> None:
         with unit_of_work(self.factory) as session:
             values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "error": error or None}
             if state is JobState.SUCCEEDED:
                 values |= {"progress": 1.0, "result": result}
             session.execute(
-                update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == self.name).values(**values)
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == self.name)
+                .values(**values)
             )
 
 

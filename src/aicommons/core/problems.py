@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.web import Pages
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1_048_576
@@ -21,8 +22,10 @@ def _wants_json(request: Request) -> bool:
 
 def problem_response(request: Request, error: CommonsError) -> Response:
     if _wants_json(request):
-        return JSONResponse(error.problem(request.url.path), status_code=error.code.status, media_type=PROBLEM_JSON)
-    pages = request.app.state.pages
+        return JSONResponse(
+            error.problem(request.url.path), status_code=error.code.status, media_type=PROBLEM_JSON
+        )
+    pages: Pages = request.app.state.pages
     return pages.render(request, "error.html", {"error": error}, status_code=error.code.status)
 
 
@@ -39,7 +42,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _public_error(error: Any) -> dict[str, Any]:
-    return {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+    return {
+        "loc": list(error.get("loc", ())),
+        "msg": str(error.get("msg", "")),
+        "type": str(error.get("type", "")),
+    }
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -47,7 +54,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = HTTP_CODES.get(exc.status_code, ErrorCode.NOT_FOUND)
     if exc.status_code == 405:
         error = CommonsError(ErrorCode.NOT_FOUND, "no such route for this method")
-        return JSONResponse(error.problem(request.url.path) | {"status": 405}, status_code=405, media_type=PROBLEM_JSON)
+        return JSONResponse(
+            error.problem(request.url.path) | {"status": 405}, status_code=405, media_type=PROBLEM_JSON
+        )
     return problem_response(request, CommonsError(code, str(exc.detail)))
 
 
@@ -61,8 +70,12 @@ class BodyLimit:
         if scope["type"] == "http":
             length = dict(scope.get("headers", [])).get(b"content-length", b"0")
             if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                error = CommonsError(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are limited to {MAX_BODY_BYTES} bytes")
-                response = JSONResponse(error.problem(scope["path"]), status_code=413, media_type=PROBLEM_JSON)
+                error = CommonsError(
+                    ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are limited to {MAX_BODY_BYTES} bytes"
+                )
+                response = JSONResponse(
+                    error.problem(scope["path"]), status_code=413, media_type=PROBLEM_JSON
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

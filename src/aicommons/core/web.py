@@ -45,7 +45,9 @@ async def submitted_csrf(request: Request) -> str | None:
         return None
     if header := request.headers.get(CSRF_HEADER):
         return header
-    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/")
+    ):
         value = (await request.form()).get(CSRF_FIELD)
         return value if isinstance(value, str) else None
     return None
@@ -108,13 +110,20 @@ class Pages:
         self.templates = templates
 
     def render(
-        self, request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any] | None = None,
+        *,
+        status_code: int = 200,
     ) -> HTMLResponse:
         context = {"csrf_token": csrf_token(request), **(context or {})}
         response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
         if new := getattr(request.state, "new_csrf", None):
             settings = app_settings(request)
-            response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="lax", secure=settings.secure_cookies)
+            response.set_cookie(
+                CSRF_COOKIE, new, httponly=True, samesite="lax", secure=settings.secure_cookies
+            )
         return response
 
 

@@ -32,7 +32,7 @@ def log_in_for_token(form: TokenLogin, session: DbSession) -> TokenCreated:
     """Trade a handle and password for a new API token (what `aicommons login` does)."""
     member = service.authenticate(session=session, handle=form.handle, password=form.password)
     token, secret = service.create_token(session=session, member=member, form=TokenCreate(name=form.name))
-    return TokenCreated.model_validate(token, from_attributes=True).model_copy(update={"secret": secret})
+    return TokenCreated.of(token, secret)
 
 
 @router.get("/me")
@@ -53,7 +53,7 @@ def my_tokens(member: CurrentMember, session: DbSession) -> list[TokenRead]:
 @router.post("/me/tokens", status_code=status.HTTP_201_CREATED)
 def create_token(form: TokenCreate, member: CurrentMember, session: DbSession) -> TokenCreated:
     token, secret = service.create_token(session=session, member=member, form=form)
-    return TokenCreated.model_validate(token, from_attributes=True).model_copy(update={"secret": secret})
+    return TokenCreated.of(token, secret)
 
 
 @router.delete("/me/tokens/{token_id}")
@@ -69,7 +69,9 @@ def member_profile(handle: str, session: DbSession, _viewer: CurrentMember) -> M
 @router.put("/members/{handle}/role")
 def set_role(handle: str, change: RoleUpdate, actor: CurrentMember, session: DbSession) -> MemberRead:
     member = service.get(session=session, handle=handle)
-    return MemberRead.model_validate(service.set_role(session=session, actor=actor, member=member, role=change.role))
+    return MemberRead.model_validate(
+        service.set_role(session=session, actor=actor, member=member, role=change.role)
+    )
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"])

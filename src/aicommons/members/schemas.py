@@ -90,3 +90,7 @@ class TokenRead(BaseModel):
 
 class TokenCreated(TokenRead):
     secret: str = Field(description="shown once; keep it safe")
+
+    @classmethod
+    def of(cls, token: object, secret: str) -> "TokenCreated":
+        return cls.model_validate({**TokenRead.model_validate(token).model_dump(), "secret": secret})

@@ -43,7 +43,9 @@ def get(*, session: Session, handle: str) -> Member:
 def authenticate(*, session: Session, handle: str, password: str) -> Member:
     """The member with this handle (or email) and password; one clear error for both mistakes."""
     login = handle.strip().lower()
-    member = session.scalar(select(Member).where((Member.handle == login) | (func.lower(Member.email) == login)))
+    member = session.scalar(
+        select(Member).where((Member.handle == login) | (func.lower(Member.email) == login))
+    )
     if not verify_password(member.password_hash if member else None, password) or member is None:
         raise CommonsError(ErrorCode.INVALID_CREDENTIALS)
     return member
@@ -56,8 +58,10 @@ def update_profile(*, session: Session, member: Member, changes: ProfileUpdate) 
     return member
 
 
-def set_role(*, session: Session, actor: Member, member: Member, role: GlobalRole) -> Member:
-    permissions.require_admin(actor)
+def set_role(*, session: Session, actor: Member | None, member: Member, role: GlobalRole) -> Member:
+    """Give `member` a global role; `actor` None is the operator at the server's console (the CLI)."""
+    if actor is not None:
+        permissions.require_admin(actor)
     member.role = role
     session.flush()
     return member
@@ -73,7 +77,9 @@ def create_token(*, session: Session, member: Member, form: TokenCreate) -> tupl
 
 
 def list_tokens(*, session: Session, member: Member) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.id)))
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.id))
+    )
 
 
 def revoke_token(*, session: Session, member: Member, token_id: int) -> ApiToken:
@@ -96,7 +102,11 @@ def member_for_token(*, session: Session, secret: str) -> Member:
 def open_login(*, session: Session, member: Member, days: int) -> str:
     """Start a browser login and return the cookie secret."""
     secret = new_secret("aics")
-    session.add(LoginSession(member=member, token_hash=secret_hash(secret), expires_at=utcnow() + timedelta(days=days)))
+    session.add(
+        LoginSession(
+            member=member, token_hash=secret_hash(secret), expires_at=utcnow() + timedelta(days=days)
+        )
+    )
     session.flush()
     return secret
 

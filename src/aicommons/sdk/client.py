@@ -30,7 +30,9 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
 
     def __enter__(self) -> "Client":
         return self
@@ -45,12 +47,16 @@ class Client:
         response = self._http.request(method, f"/api/v1{path}", **kwargs)
         if response.is_error:
             problem = _problem(response)
-            raise RemoteError(response.status_code, problem.get("code", "error"), problem.get("detail", response.text))
+            raise RemoteError(
+                response.status_code, problem.get("code", "error"), problem.get("detail", response.text)
+            )
         return response.json() if response.content else None
 
     def login(self, handle: str, password: str, *, token_name: str = "cli") -> str:
         """Trade a handle and password for an API token, use it from now on, and return it."""
-        created = self._call("POST", "/auth/tokens", json={"handle": handle, "password": password, "name": token_name})
+        created = self._call(
+            "POST", "/auth/tokens", json={"handle": handle, "password": password, "name": token_name}
+        )
         self._http.headers["Authorization"] = f"Bearer {created['secret']}"
         return str(created["secret"])
 
