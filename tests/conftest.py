@@ -1,10 +1,13 @@
 """Shared fixtures: every database test runs on SQLite and, when configured, on PostgreSQL."""
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -130,3 +133,37 @@ def token_for(factory: sessionmaker[Session]) -> Callable[[Member], dict[str, st
         return {"Authorization": f"Bearer {secret}"}
 
     return headers
+
+
+class LiveServer:
+    """The real app served by uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The base URL of a running commons (with its in-process job worker) on this test's database."""
+    app = aicommons.app.create_app(
+        settings.model_copy(update={"run_worker": True, "job_heartbeat_seconds": 0.2})
+    )
+    with LiveServer(app) as url:
+        yield url

@@ -275,3 +275,29 @@ def test_every_role_gets_exactly_its_powers(
     assert all(r.json()["code"] == "forbidden" for r in lead_calls + organize_calls if r.status_code >= 400)
     archive = client.post("/api/v1/communities/lab/archive", headers=headers)
     assert (archive.status_code < 400) == may_lead
+
+
+def test_statistics_are_refreshed_by_a_background_job(client, app, steward, visitor, new_community):
+    new_community("nurses")
+    client.post("/api/v1/communities/nurses/members", headers=visitor)
+    client.patch("/api/v1/me", headers=visitor, json={"sectors": ["health"], "languages": ["fr"]})
+    assert client.get("/api/v1/communities/nurses/stats").json() == {"figures": {}, "refreshed_at": None}
+    job = client.post("/api/v1/communities/nurses/stats/refresh", headers=steward).json()
+    assert job["state"] == "queued"
+    assert make_app_worker(app).run_once() == job["id"]
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=steward).json()["state"] == "succeeded"
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=visitor).json()["code"] == "job_not_found"
+    figures = client.get("/api/v1/communities/nurses/stats").json()["figures"]
+    assert figures == {
+        "members": 2,
+        "pending": 0,
+        "by_role": {"member": 1, "steward": 1},
+        "by_sector": {"health": 1},
+        "by_language": {"fr": 1},
+    }
+
+
+def make_app_worker(app):
+    from aicommons.app import make_worker
+
+    return make_worker(app.state.settings, app.state.session_factory)

@@ -10,7 +10,9 @@ from rich.table import Table
 from aicommons.cli.common import FormatOption, OutputFormat, emit
 from aicommons.cli.remote import DEFAULT_SERVER, ServerOption, TokenOption, remote
 
-app = typer.Typer(help="Browse, join and leave communities.", no_args_is_help=True)
+app = typer.Typer(
+    pretty_exceptions_show_locals=False, help="Browse, join and leave communities.", no_args_is_help=True
+)
 
 
 @app.command("list")

@@ -7,17 +7,26 @@ from typing import Annotated
 import typer
 
 from aicommons import __version__
-from aicommons.cli import communities, demo, members
+from aicommons.cli import communities, demo, members, remote
 from aicommons.cli.common import console, load_settings
 from aicommons.cli.server import initialise, serve_commons
 from aicommons.core import migrate
 from aicommons.core.db import make_engine, make_session_factory
 
-app = typer.Typer(help="AI Commons: communities, data and models for the SDGs.", no_args_is_help=True)
-db = typer.Typer(help="The database: apply and inspect migrations.", no_args_is_help=True)
+app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="AI Commons: communities, data and models for the SDGs.",
+    no_args_is_help=True,
+)
+db = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="The database: apply and inspect migrations.",
+    no_args_is_help=True,
+)
 app.add_typer(db, name="db")
 app.add_typer(members.app, name="members")
 app.add_typer(communities.app, name="communities")
+app.command()(remote.login)
 
 
 def _version(show: bool) -> None:
@@ -56,8 +65,10 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 @db.command("current")
 def db_current() -> None:
-    """Print the database's migration revision."""
-    typer.echo(migrate.current(load_settings().resolved_database_url) or "empty")
+    """Print the database's migration revision ("empty" before `aicommons init`)."""
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(migrate.current(settings.resolved_database_url) or "empty")
 
 
 @app.command()

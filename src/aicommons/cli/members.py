@@ -21,7 +21,9 @@ from aicommons.members.models import GlobalRole, Member
 from aicommons.members.schemas import MeRead, SignUp
 
 app = typer.Typer(
-    help="Create members and set their global roles (on this machine's database).", no_args_is_help=True
+    pretty_exceptions_show_locals=False,
+    help="Create members and set their global roles (on this machine's database).",
+    no_args_is_help=True,
 )
 
 

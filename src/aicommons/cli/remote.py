@@ -51,9 +51,6 @@ def remote(server: str, token: str | None) -> Iterator[Client]:
     except RemoteError as error:
         errors.print(f"[red]{error.code}:[/red] {error.detail}")
         raise typer.Exit(EXIT_ERROR) from error
-    except OSError as error:  # httpx's connection errors derive from it
-        errors.print(f"[red]cannot reach {server}:[/red] {error}")
-        raise typer.Exit(EXIT_ERROR) from error
 
 
 def login(

@@ -31,4 +31,5 @@ def serve_commons(settings: Settings, *, host: str | None, port: int | None, wor
         port=settings.port,
         workers=settings.workers,
         log_level="warning",
+        ws="none",
     )

@@ -1,5 +1,186 @@
-"""HTML pages of the members domain."""
+"""HTML pages of the members domain: sign up, log in and out, one's profile and API tokens, job progress."""
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from aicommons.core import jobs
+from aicommons.core.config import Settings
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.vocabulary import Sector
+from aicommons.core.web import (
+    AppSettings,
+    DbSession,
+    FormData,
+    PageRenderer,
+    is_htmx,
+    parse_form,
+    require_csrf,
+)
+from aicommons.members import permissions, service
+from aicommons.members.auth import LOGIN_COOKIE, CurrentMember, OptionalMember, set_login_cookie
+from aicommons.members.models import Member
+from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate
+from aicommons.web.navigation import local_path, refusal, see_other, to_login
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+SECTORS = [(sector.value, sector.value.replace("-", " ").capitalize()) for sector in Sector]
+FIELD_OF = {ErrorCode.HANDLE_TAKEN: "handle", ErrorCode.EMAIL_TAKEN: "email"}
+FINISHED = (jobs.JobState.SUCCEEDED, jobs.JobState.FAILED)
+
+
+@router.get("/signup")
+def signup_page(request: Request, pages: PageRenderer, viewer: OptionalMember) -> Response:
+    return pages.render(request, "members/signup.html", {"viewer": viewer, "values": {}, "errors": {}})
+
+
+@router.post("/signup")
+def signup(
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, settings: AppSettings
+) -> Response:
+    try:
+        member = service.sign_up(session=session, form=parse_form(SignUp, data))
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, FIELD_OF)
+        context = {"viewer": None, "values": data, "errors": errors}
+        return pages.render(request, "members/signup.html", context, status_code=status)
+    return _logged_in(session, member, settings, "/")
+
+
+@router.get("/login")
+def login_page(request: Request, pages: PageRenderer, viewer: OptionalMember, next: str = "/") -> Response:
+    context: dict[str, Any] = {"viewer": viewer, "values": {}, "errors": {}, "next": local_path(next)}
+    return pages.render(request, "members/login.html", context)
+
+
+@router.post("/login")
+def login(
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, settings: AppSettings
+) -> Response:
+    back_to = local_path(data.pop("next", None))
+    try:
+        form = parse_form(Login, data)
+        member = service.authenticate(session=session, handle=form.handle, password=form.password)
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, {})
+        context = {"viewer": None, "values": data, "errors": errors, "next": back_to}
+        return pages.render(request, "members/login.html", context, status_code=status)
+    return _logged_in(session, member, settings, back_to)
+
+
+def _logged_in(session: Session, member: Member, settings: Settings, target: str) -> Response:
+    secret = service.open_login(session=session, member=member, days=settings.session_days)
+    response = see_other(target)
+    set_login_cookie(response, secret, days=settings.session_days, secure=settings.secure_cookies)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession) -> Response:
+    if secret := request.cookies.get(LOGIN_COOKIE):
+        service.close_login(session=session, secret=secret)
+    response = see_other("/")
+    response.delete_cookie(LOGIN_COOKIE, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/profile")
+def profile_page(
+    request: Request, pages: PageRenderer, session: DbSession, viewer: OptionalMember, saved: bool = False
+) -> Response:
+    if viewer is None:
+        return to_login(request)
+    return pages.render(request, "members/profile.html", _profile(session, viewer, saved=saved))
+
+
+@router.post("/profile")
+def save_profile(
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+) -> Response:
+    if viewer is None:
+        return to_login(request, "/profile")
+    try:
+        service.update_profile(session=session, member=viewer, changes=_profile_changes(data))
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, {})
+        context = _profile(session, viewer, values=data, errors=errors)
+        return pages.render(request, "members/profile.html", context, status_code=status)
+    return see_other("/profile?saved=true")
+
+
+def _profile_changes(data: dict[str, Any]) -> ProfileUpdate:
+    """Every field of the profile form, so that emptying one (bio, sectors, languages) clears it."""
+    languages = [code.strip().lower() for code in str(data.get("languages", "")).split(",") if code.strip()]
+    return ProfileUpdate.model_validate(
+        {
+            "display_name": data.get("display_name", ""),
+            "bio": data.get("bio", ""),
+            "sectors": data.get("sectors", []),
+            "languages": languages,
+        }
+    )
+
+
+@router.post("/profile/tokens")
+def create_token(
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+) -> Response:
+    """Create an API token and show its secret in this response, the only time it is ever shown."""
+    if viewer is None:
+        return to_login(request, "/profile")
+    try:
+        token, secret = service.create_token(
+            session=session, member=viewer, form=parse_form(TokenCreate, data)
+        )
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, {})
+        context = _profile(session, viewer, token_values=data, token_errors=errors)
+        return pages.render(request, "members/profile.html", context, status_code=status)
+    context = _profile(session, viewer, new_token=token, new_secret=secret)
+    return pages.render(request, "members/profile.html", context, status_code=201)
+
+
+@router.post("/profile/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int, session: DbSession, viewer: OptionalMember) -> Response:
+    if viewer is None:
+        return to_login(request, "/profile")
+    service.revoke_token(session=session, member=viewer, token_id=token_id)
+    return see_other("/profile#tokens")
+
+
+def _profile(session: Session, member: Member, **context: Any) -> dict[str, Any]:
+    values = {
+        "display_name": member.display_name,
+        "bio": member.bio,
+        "sectors": member.sectors,
+        "languages": ", ".join(member.languages),
+    }
+    return {
+        "viewer": member,
+        "values": values,
+        "errors": {},
+        "token_values": {},
+        "token_errors": {},
+        "tokens": service.list_tokens(session=session, member=member),
+        "choices": {"sectors": SECTORS},
+        **context,
+    }
+
+
+@router.get("/jobs/{job_id}")
+def job_progress(
+    request: Request, job_id: int, pages: PageRenderer, session: DbSession, viewer: CurrentMember
+) -> Response:
+    """A job's state; HTMX polls the fragment until the job is done, then triggers `job-finished`."""
+    job = jobs.get(session, job_id)
+    if not permissions.may_see_job(viewer, job.submitted_by_id):
+        raise CommonsError(ErrorCode.JOB_NOT_FOUND, f"job {job_id} does not exist")
+    template = "partials/job.html" if is_htmx(request) else "members/job.html"
+    response = pages.render(request, template, {"viewer": viewer, "job": job})
+    if job.state in FINISHED:
+        response.headers["HX-Trigger"] = "job-finished"
+    return response

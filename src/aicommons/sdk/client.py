@@ -44,7 +44,10 @@ class Client:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, f"/api/v1{path}", **kwargs)
+        try:
+            response = self._http.request(method, f"/api/v1{path}", **kwargs)
+        except httpx.TransportError as error:
+            raise RemoteError(0, "unreachable", f"cannot reach {self._http.base_url}: {error}") from error
         if response.is_error:
             problem = _problem(response)
             raise RemoteError(

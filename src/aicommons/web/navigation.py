@@ -1,11 +1,22 @@
-"""Where the HTML pages send a browser next: redirects after a POST, to the login page, and back."""
+"""How the HTML pages move a browser along: redirects, the way to the login page, and forms sent back."""
 
+from typing import NamedTuple
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from aicommons.core.web import is_htmx
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.web import form_errors, is_htmx
+
+
+class Refusal(NamedTuple):
+    """Why a form was refused: messages by field name ("form" for the whole form) and the status."""
+
+    errors: dict[str, str]
+    status: int
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -35,3 +46,28 @@ def wants_fragment(request: Request, target: str) -> bool:
         and request.headers.get("HX-Target") == target
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
+
+
+PATTERN_HINTS = {
+    "handle": "Use 3 to 32 lowercase letters, digits, - or _, starting with a letter or digit.",
+    "steward": "Use the steward's handle: lowercase letters, digits, - or _.",
+    "slug": "Use 3 to 50 lowercase letters, digits and hyphens, e.g. water-watch (no spaces).",
+}
+
+
+def refusal(session: Session, error: ValidationError | CommonsError, fields: dict[ErrorCode, str]) -> Refusal:
+    """A form sent back: nothing it did is kept, and each message goes next to its field."""
+    session.rollback()
+    if isinstance(error, CommonsError):
+        return Refusal({fields.get(error.code, "form"): error.detail}, error.code.status)
+    return Refusal({field: _readable(field, message) for field, message in form_errors(error).items()}, 422)
+
+
+def _readable(field: str, message: str) -> str:
+    if message.startswith("String should match pattern"):
+        return PATTERN_HINTS.get(field, "This is not in the expected form.")
+    if message.startswith("List should have at least 1 item"):
+        return "Choose at least one."
+    if message == "Field required":
+        return "Please fill this in."
+    return message

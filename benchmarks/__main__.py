@@ -1,0 +1,103 @@
+"""`python -m benchmarks` (`make bench`): run every benchmark, print the figures, exit 1 on a miss.
+
+On SQLite always, and on PostgreSQL when AICOMMONS_BENCH_POSTGRES_URL (or AICOMMONS_TEST_POSTGRES_URL)
+is set. See benchmarks/README.md for what each figure means and the variables that size a run.
+"""
+
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from benchmarks import explain, search
+from benchmarks.config import BenchConfig
+from benchmarks.report import Latencies, Startup, print_tables
+from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
+from benchmarks.server import serve_app
+from benchmarks.startup import demo_startups
+
+console = Console()
+
+
+def main() -> int:
+    config = BenchConfig.from_env()
+    started = time.perf_counter()
+    seeded: dict[str, Seeded] = {}
+    latencies: list[Latencies] = []
+    for kind in ("sqlite", "postgresql") if config.postgres_url else ("sqlite",):
+        with _database(kind, config) as (database, data_dir):
+            seeded[kind] = seed(database, config, console)
+            latencies.extend(_bench_search(database, data_dir, config))
+    startups = _bench_demo() if config.demo else []
+    print_tables(console, seeded, latencies, startups)
+    _notes(config, started)
+    passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
+    return 0 if passed else 1
+
+
+@contextmanager
+def _database(kind: str, config: BenchConfig) -> Iterator[tuple[Database, Path]]:
+    """A fresh database of `kind` and a data directory for the server, removed afterwards."""
+    console.rule(f"{kind}: {config.members:,} members, {config.communities:,} communities")
+    with tempfile.TemporaryDirectory(prefix=f"aicommons-bench-{kind}-") as directory:
+        data_dir = Path(directory)
+        database = sqlite_database(data_dir) if kind == "sqlite" else postgres_database(config.postgres_url)
+        yield database, data_dir
+
+
+def _bench_search(database: Database, data_dir: Path, config: BenchConfig) -> list[Latencies]:
+    """Serve the seeded database, send the request mix, and profile the kinds that miss their target."""
+    token = viewer(database).token
+    with (
+        serve_app(data_dir=data_dir, database_url=database.url) as base_url,
+        httpx.Client(base_url=base_url, timeout=30) as client,
+    ):
+        console.print(f"Sending {4 * config.requests_per_kind:,} requests to {database.kind} …")
+        probes = search.mix(per_kind=config.requests_per_kind, pages=search.page_count(client))
+        timings = search.run(client, probes, token)
+    rows = _summarise(database.kind, timings)
+    _profile_misses(database, rows, timings, config)
+    return rows
+
+
+def _summarise(database: str, timings: list[search.Timing]) -> list[Latencies]:
+    rows = [
+        Latencies(kind, database, [t.ms for t in timings if t.probe.kind == kind]) for kind in search.KINDS
+    ]
+    return [*rows, Latencies("all requests", database, [t.ms for t in timings])]
+
+
+def _profile_misses(
+    database: Database, rows: list[Latencies], timings: list[search.Timing], config: BenchConfig
+) -> None:
+    missed = {row.scenario for row in rows if not row.passed}
+    if not missed and not config.profile:
+        return
+    console.print(explain.shapes_table(database.kind, timings))
+    kinds = set(search.KINDS) if config.profile or "all requests" in missed else missed
+    for kind in sorted(kinds & set(search.KINDS)):
+        slowest = max((t for t in timings if t.probe.kind == kind), key=lambda t: t.ms)
+        explain.profile(database, slowest.probe, console)
+
+
+def _bench_demo() -> list[Startup]:
+    console.rule("make demo: aicommons demo on an empty, then a seeded, data directory")
+    return demo_startups()
+
+
+def _notes(config: BenchConfig, started: float) -> None:
+    if not config.postgres_url:
+        console.print(
+            "[yellow]PostgreSQL skipped:[/yellow] set AICOMMONS_BENCH_POSTGRES_URL "
+            "(or AICOMMONS_TEST_POSTGRES_URL) to benchmark it too."
+        )
+    console.print(f"Whole run: {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

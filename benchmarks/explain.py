@@ -1,0 +1,124 @@
+"""Finding the slow SQL behind a slow request: time each statement `service.search` runs, then EXPLAIN it.
+
+The request is replayed in this process through the same service call the API route makes, on an engine
+that times every cursor execution; the slowest statement is then explained with its real parameters
+(`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL).
+"""
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, event, select
+from sqlalchemy.engine import Connection
+
+from aicommons.communities import service
+from aicommons.communities.schemas import CommunityFilter
+from aicommons.core.db import make_engine, make_session_factory, unit_of_work
+from aicommons.core.pagination import PageRequest
+from aicommons.members.models import Member
+from benchmarks.report import percentile
+from benchmarks.search import Probe, Timing
+from benchmarks.seed import BENCH_HANDLE, Database
+
+REPLAYS = 3
+SHOWN_SHAPES = 8
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    parameters: Any
+    ms: float
+
+
+class StatementLog:
+    """Every statement an engine runs, with its parameters and milliseconds."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[Statement] = []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(
+        self, conn: Connection, _cursor: Any, _sql: str, _params: Any, _ctx: Any, _many: bool
+    ) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def _after(self, conn: Connection, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        elapsed = (time.perf_counter() - conn.info.pop("bench_started")) * 1000
+        self.statements.append(Statement(sql, params, elapsed))
+
+
+def shapes_table(database: str, timings: Sequence[Timing]) -> Table:
+    """The request shapes (kind and parameter names) with the highest median, to see what is slow."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for timing in timings:
+        groups[_shape(timing.probe)].append(timing.ms)
+    table = Table(title=f"Slowest request shapes on {database}")
+    for column in ("shape", "requests", "p50 ms", "max ms"):
+        table.add_column(column, justify="left" if column == "shape" else "right")
+    ranked = sorted(groups.items(), key=lambda item: -percentile(item[1], 50))
+    for shape, samples in ranked[:SHOWN_SHAPES]:
+        table.add_row(shape, str(len(samples)), f"{percentile(samples, 50):.1f}", f"{max(samples):.1f}")
+    return table
+
+
+def _shape(probe: Probe) -> str:
+    names = sorted(key for key in probe.params if key != "page")
+    page = int(probe.params.get("page", 1))
+    depth = "page 1" if page == 1 else "deep page" if page > 5 else "page 2-5"
+    viewer = "member" if probe.as_member else "anonymous"
+    return f"{viewer} {'+'.join(names) or 'browse'} ({depth})"
+
+
+def profile(database: Database, probe: Probe, console: Console) -> None:
+    """Replay `probe` through `service.search`, print each statement's time, and explain the slowest."""
+    engine = make_engine(database.url)
+    try:
+        statements = _replay(engine, probe)
+        console.print(f"[bold]{database.kind}[/bold]: statements of GET {probe.url}", highlight=False)
+        for statement in statements:
+            console.print(f"  {statement.ms:7.2f} ms  {_one_line(statement.sql)}", highlight=False)
+        slowest = max(statements, key=lambda statement: statement.ms)
+        console.print(f"Plan of the slowest ({slowest.ms:.2f} ms), parameters {slowest.parameters}:")
+        for line in _plan(engine, slowest):
+            console.print(f"  {line}", highlight=False)
+    finally:
+        engine.dispose()
+
+
+def _replay(engine: Engine, probe: Probe) -> list[Statement]:
+    """The statements of the last of REPLAYS runs, each in a fresh session, so caches are warm."""
+    log = StatementLog(engine)
+    filters = CommunityFilter.model_validate(
+        {k: v for k, v in probe.params.items() if k not in {"page", "size"}}
+    )
+    page = PageRequest(page=int(probe.params.get("page", 1)))
+    factory = make_session_factory(engine)
+    for _ in range(REPLAYS):
+        with unit_of_work(factory) as session:
+            viewer = (
+                session.scalar(select(Member).where(Member.handle == BENCH_HANDLE))
+                if probe.as_member
+                else None
+            )
+            log.statements.clear()
+            service.search(session=session, viewer=viewer, filters=filters, page=page)
+    return list(log.statements)
+
+
+def _plan(engine: Engine, statement: Statement) -> list[str]:
+    postgres = engine.dialect.name == "postgresql"
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(prefix + statement.sql, statement.parameters).all()
+    return [str(row[0]) if postgres else f"{'  ' * int(row[1] > 0)}{row[3]}" for row in rows]
+
+
+def _one_line(sql: str) -> str:
+    return " ".join(sql.split())
