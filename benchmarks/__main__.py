@@ -21,7 +21,14 @@ from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_da
 from benchmarks.server import serve_app
 from benchmarks.startup import demo_startups
 
-console = Console()
+
+def _make_console() -> Console:
+    """Rich's console; when the output is not a terminal (CI, a pipe), wide enough for the tables."""
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=130)
+
+
+console = _make_console()
 
 
 def main() -> int:
@@ -61,7 +68,7 @@ def _bench_search(database: Database, data_dir: Path, config: BenchConfig) -> li
         probes = search.mix(per_kind=config.requests_per_kind, pages=search.page_count(client))
         timings = search.run(client, probes, token)
     rows = _summarise(database.kind, timings)
-    _profile_misses(database, rows, timings, config)
+    _profile_misses(database, rows, timings, config, token)
     return rows
 
 
@@ -73,7 +80,11 @@ def _summarise(database: str, timings: list[search.Timing]) -> list[Latencies]:
 
 
 def _profile_misses(
-    database: Database, rows: list[Latencies], timings: list[search.Timing], config: BenchConfig
+    database: Database,
+    rows: list[Latencies],
+    timings: list[search.Timing],
+    config: BenchConfig,
+    token: str,
 ) -> None:
     missed = {row.scenario for row in rows if not row.passed}
     if not missed and not config.profile:
@@ -82,7 +93,7 @@ def _profile_misses(
     kinds = set(search.KINDS) if config.profile or "all requests" in missed else missed
     for kind in sorted(kinds & set(search.KINDS)):
         slowest = max((t for t in timings if t.probe.kind == kind), key=lambda t: t.ms)
-        explain.profile(database, slowest.probe, console)
+        explain.profile(database, slowest.probe, token, console)
 
 
 def _bench_demo() -> list[Startup]:

@@ -5,6 +5,7 @@ that times every cursor execution; the slowest statement is then explained with 
 (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL).
 """
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -13,19 +14,21 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
 from aicommons.communities import service
 from aicommons.communities.schemas import CommunityFilter
 from aicommons.core.db import make_engine, make_session_factory, unit_of_work
 from aicommons.core.pagination import PageRequest
-from aicommons.members.models import Member
+from aicommons.members import service as members
 from benchmarks.report import percentile
 from benchmarks.search import Probe, Timing
-from benchmarks.seed import BENCH_HANDLE, Database
+from benchmarks.seed import Database
 
 REPLAYS = 3
+COLUMN_LIST = re.compile(r"SELECT (\w+)\.\w+(?: AS \w+)?(?:, \1\.\w+(?: AS \w+)?){3,} FROM")
+PARAMETER_LIST = re.compile(r"\((?:(?:\?|%\(\w+\)s(?:::\w+)?), ){3,}(?:\?|%\(\w+\)s(?:::\w+)?)\)")
 SHOWN_SHAPES = 8
 
 
@@ -76,24 +79,31 @@ def _shape(probe: Probe) -> str:
     return f"{viewer} {'+'.join(names) or 'browse'} ({depth})"
 
 
-def profile(database: Database, probe: Probe, console: Console) -> None:
-    """Replay `probe` through `service.search`, print each statement's time, and explain the slowest."""
+def profile(database: Database, probe: Probe, token: str, console: Console) -> None:
+    """Replay `probe` as the API would, print each statement's time, and explain the slowest SELECT."""
     engine = make_engine(database.url)
     try:
-        statements = _replay(engine, probe)
+        statements = _replay(engine, probe, token)
         console.print(f"[bold]{database.kind}[/bold]: statements of GET {probe.url}", highlight=False)
         for statement in statements:
-            console.print(f"  {statement.ms:7.2f} ms  {_one_line(statement.sql)}", highlight=False)
-        slowest = max(statements, key=lambda statement: statement.ms)
-        console.print(f"Plan of the slowest ({slowest.ms:.2f} ms), parameters {slowest.parameters}:")
+            console.print(f"  {statement.ms:7.2f} ms  {_brief(statement.sql)}", highlight=False)
+        selects = [statement for statement in statements if statement.sql.lstrip().startswith("SELECT")]
+        slowest = max(selects, key=lambda statement: statement.ms)
+        console.print(
+            f"Plan of the slowest SELECT ({slowest.ms:.2f} ms), parameters {slowest.parameters}:"[:400]
+        )
         for line in _plan(engine, slowest):
             console.print(f"  {line}", highlight=False)
     finally:
         engine.dispose()
 
 
-def _replay(engine: Engine, probe: Probe) -> list[Statement]:
-    """The statements of the last of REPLAYS runs, each in a fresh session, so caches are warm."""
+def _replay(engine: Engine, probe: Probe, token: str) -> list[Statement]:
+    """The statements of the last of REPLAYS runs (so caches are warm), and the time of its commit.
+
+    Each run is one unit of work, like the request: the token lookup (which records the token's
+    last use) for a member's request, then `service.search`, then the commit.
+    """
     log = StatementLog(engine)
     filters = CommunityFilter.model_validate(
         {k: v for k, v in probe.params.items() if k not in {"page", "size"}}
@@ -101,14 +111,12 @@ def _replay(engine: Engine, probe: Probe) -> list[Statement]:
     page = PageRequest(page=int(probe.params.get("page", 1)))
     factory = make_session_factory(engine)
     for _ in range(REPLAYS):
+        log.statements.clear()
         with unit_of_work(factory) as session:
-            viewer = (
-                session.scalar(select(Member).where(Member.handle == BENCH_HANDLE))
-                if probe.as_member
-                else None
-            )
-            log.statements.clear()
+            viewer = members.member_for_token(session=session, secret=token) if probe.as_member else None
             service.search(session=session, viewer=viewer, filters=filters, page=page)
+            searched = time.perf_counter()
+        log.statements.append(Statement("COMMIT", None, (time.perf_counter() - searched) * 1000))
     return list(log.statements)
 
 
@@ -120,5 +128,8 @@ def _plan(engine: Engine, statement: Statement) -> list[str]:
     return [str(row[0]) if postgres else f"{'  ' * int(row[1] > 0)}{row[3]}" for row in rows]
 
 
-def _one_line(sql: str) -> str:
-    return " ".join(sql.split())
+def _brief(sql: str) -> str:
+    """The statement on one line, its column list and long IN lists shortened to an ellipsis."""
+    sql = " ".join(sql.split())
+    sql = COLUMN_LIST.sub(r"SELECT \1.… FROM", sql)
+    return PARAMETER_LIST.sub("(…)", sql)

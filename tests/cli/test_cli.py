@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -138,7 +139,7 @@ def test_remote_commands_through_a_running_commons(env, live_server, make_member
     steward_env = env | {"AICOMMONS_SERVER": live_server}
     login = aicommons("login", "--handle", "zainab", "--password", "correct horse battery", env=steward_env)
     assert login.returncode == 0, login.stderr
-    saved = json.loads((open(os.path.join(env["AICOMMONS_CONFIG_DIR"], "credentials.json"))).read())
+    saved = json.loads((Path(env["AICOMMONS_CONFIG_DIR"]) / "credentials.json").read_text())
     token = saved[live_server]
     client.post(
         "/api/v1/communities",

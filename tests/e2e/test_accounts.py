@@ -10,6 +10,9 @@ from tests.e2e.people import PUBLIC, create_community, fill_community_form, sign
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
+PHONE_PAGES = ["/", "/communities", "/communities/long-name", "/communities/long-name/members", "/profile"]
+PHONE_SHOTS = {"/": "phone-home", "/communities": "phone-communities"}
+FITS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 def test_a_bad_slug_is_shown_next_to_its_field_and_nothing_is_created(new_page, server):
@@ -80,11 +83,8 @@ def test_pages_fit_a_phone_screen(new_page, shots):
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     sign_up(page, "mobile")
     create_community(page, "A Community With A Rather Long Name Indeed", "long-name")
-    for path, shot in [("/", "phone-home"), ("/communities", "phone-communities"), ("/communities/long-name", None)]:
+    for path in PHONE_PAGES:
         page.goto(path)
-        fits = page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-        assert fits, f"{path} scrolls sideways on a 390px wide screen"
-        if shot:
+        assert page.evaluate(FITS), f"{path} scrolls sideways on a 390px wide screen"
+        if shot := PHONE_SHOTS.get(path):
             page.screenshot(path=shots / f"{shot}.png", full_page=True)
-    page.goto("/profile")
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")

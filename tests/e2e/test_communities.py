@@ -35,6 +35,7 @@ def test_alice_creates_a_community_and_bob_finds_joins_and_leaves_it(new_page, s
     expect(results.get_by_text("1 community found")).to_be_visible()
     expect(bob).to_have_url(re.compile(r"q=water"))
     assert bob.evaluate("window.stillThisPage") is True, "the results should change without a page load"
+    expect(bob.locator("header.site")).to_have_count(1)
 
     results.get_by_role("link", name="Water Watch").click()
     expect(bob.get_by_role("heading", level=1, name="Water Watch")).to_be_visible()
@@ -105,3 +106,21 @@ def test_a_private_community_is_invisible_to_outsiders_and_visible_to_its_member
     expect(member_count(outsider)).to_have_text("2")
     outsider.goto("/members/oscar")
     expect(outsider.get_by_role("link", name="Quiet Room")).to_be_visible()
+
+
+def test_browsing_and_joining_work_without_javascript(new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    create_community(alice, "Water Watch", "water-watch")
+    create_community(alice, "Solar Circle", "solar-circle")
+
+    page = new_page(java_script_enabled=False)
+    sign_up(page, "nojs")
+    page.goto("/communities")
+    page.get_by_label("Search").fill("solar")
+    page.get_by_label("Search").press("Enter")
+    expect(page).to_have_url(re.compile(r"q=solar"))
+    expect(page.get_by_text("1 community found")).to_be_visible()
+    page.get_by_role("link", name="Solar Circle").click()
+    page.get_by_role("button", name="Join").click()
+    expect(member_count(page)).to_have_text("2")

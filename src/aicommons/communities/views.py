@@ -377,10 +377,8 @@ def _roster(
     active = service.list_members(
         session=session, viewer=viewer, community=community, status=MembershipStatus.ACTIVE, page=page
     )
-    return _page(
-        viewer, community=community, may=may, active=active, roles=list(Role),
-        invite_values={}, invite_errors={}, **queues, **context,
-    )  # fmt: skip
+    form = {"invite_values": {}, "invite_errors": {}} | context
+    return _page(viewer, community=community, may=may, active=active, roles=list(Role), **queues, **form)
 
 
 @router.post("/communities/{slug}/requests/{handle}/{decision}")

@@ -144,6 +144,12 @@ def create_token(
     return pages.render(request, "members/profile.html", context, status_code=201)
 
 
+@router.get("/profile/tokens")
+def tokens_page() -> Response:
+    """Where a reload after creating a token lands without creating another one."""
+    return see_other("/profile#tokens")
+
+
 @router.post("/profile/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: int, session: DbSession, viewer: OptionalMember) -> Response:
     if viewer is None:

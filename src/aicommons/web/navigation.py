@@ -1,5 +1,6 @@
 """How the HTML pages move a browser along: redirects, the way to the login page, and forms sent back."""
 
+import re
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -70,4 +71,6 @@ def _readable(field: str, message: str) -> str:
         return "Choose at least one."
     if message == "Field required":
         return "Please fill this in."
+    if shortest := re.fullmatch(r"String should have at least (\d+) characters?", message):
+        return f"Use at least {shortest[1]} characters."
     return message
