@@ -22,6 +22,7 @@ from aicommons.core.sdg import goals
 from aicommons.core.web import Pages
 from aicommons.members import api as members_api
 from aicommons.members import views as members_views
+from aicommons.web.navigation import LoginRequired, to_login
 
 JOB_HANDLERS: Mapping[str, jobs.Handler] = {
     communities.STATS_JOB: communities.refresh_stats,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = factory
     app.state.pages = Pages(_templates(settings))
     install_problem_handlers(app)
+    app.add_exception_handler(LoginRequired, to_login)
     for router in (
         members_api.router,
         communities_api.router,

@@ -10,7 +10,14 @@ from tests.e2e.people import PUBLIC, create_community, fill_community_form, sign
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-PHONE_PAGES = ["/", "/communities", "/communities/long-name", "/communities/long-name/members", "/profile"]
+PHONE_PAGES = [
+    "/",
+    "/communities",
+    "/communities/new",
+    "/communities/long-name",
+    "/communities/long-name/members",
+    "/profile",
+]
 PHONE_SHOTS = {"/": "phone-home", "/communities": "phone-communities"}
 FITS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 

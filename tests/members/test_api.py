@@ -178,3 +178,8 @@ def test_unknown_routes_are_problem_documents(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_wrong_method_is_a_405_problem(client):
+    response = client.put("/api/v1/members")
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")

@@ -11,6 +11,7 @@ from aicommons.communities.models import (
     CommunitySdg,
     CommunitySector,
     CommunityStats,
+    Format,
     JoinPolicy,
     Membership,
     MembershipStatus,
@@ -141,6 +142,26 @@ def _matching(filters: CommunityFilter, viewer: Member | None) -> list[ColumnEle
     return conditions
 
 
+def active_in(
+    *, session: Session, member: Member, viewer: Member | None, page: PageRequest
+) -> Page[Community]:
+    """The communities `member` is active in, as far as `viewer` may see them (a public profile)."""
+    query = select(Community).where(Community.id.in_(_active_community_ids(member)), _visible_to(viewer))
+    return paginate(session, query.order_by(Community.name, Community.id), page)
+
+
+def count_by_format(*, session: Session, viewer: Member | None) -> dict[str, int]:
+    """How many open (not archived) communities of each format the viewer may see."""
+    found = dict(
+        session.execute(
+            select(Community.format, func.count())
+            .where(_visible_to(viewer), Community.archived_at.is_(None))
+            .group_by(Community.format)
+        ).all()
+    )
+    return {str(kind): int(found.get(kind, 0)) for kind in Format}
+
+
 def update_community(
     *, session: Session, actor: Member, community: Community, changes: CommunityUpdate
 ) -> Community:
@@ -250,6 +271,7 @@ def list_members(
 
 def request_stats_refresh(*, session: Session, actor: Member, community: Community) -> jobs.Job:
     _require(session, Action.REFRESH_STATS, actor, community)
+    _require_open(community)
     return jobs.enqueue(session, STATS_JOB, {"community_id": community.id}, submitted_by_id=actor.id)
 
 
@@ -271,7 +293,7 @@ def refresh_stats(context: jobs.JobContext) -> dict[str, Any]:
                 Membership.community_id == community_id, Membership.status == MembershipStatus.PENDING
             )
         )
-    context.progress(0.5, f"counted {len(rows)} members")
+    context.progress(0.5, f"counted {len(rows)} member{'s' if len(rows) != 1 else ''}")
     figures = {
         "members": len(rows),
         "pending": pending or 0,

@@ -1,6 +1,8 @@
 """HTML pages of the communities domain: the home page, browsing, a community, its members, and forms."""
 
-from typing import Annotated, Any
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -23,14 +25,14 @@ from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.vocabulary import Region, Sector
 from aicommons.core.web import DbSession, FormData, PageRenderer, form_errors, parse_form, require_csrf
 from aicommons.members import service as members
-from aicommons.members.auth import OptionalMember
+from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
-from aicommons.web.navigation import refusal, see_other, to_login, wants_fragment
+from aicommons.web.navigation import refusal, see_other, wants_fragment
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 
 
-def _labelled(values: Any) -> list[tuple[str, str]]:
+def _labelled(values: Iterable[StrEnum]) -> list[tuple[str, str]]:
     return [(value.value, value.value.replace("-", " ").capitalize()) for value in values]
 
 
@@ -51,6 +53,17 @@ CHOICES = {
 }
 FIELD_OF = {ErrorCode.SLUG_TAKEN: "slug", ErrorCode.MEMBER_NOT_FOUND: "steward"}
 INVITE_FIELD_OF = {ErrorCode.MEMBER_NOT_FOUND: "handle", ErrorCode.ALREADY_MEMBER: "handle"}
+EDITABLE = (
+    "name",
+    "format",
+    "description",
+    "region",
+    "visibility",
+    "join_policy",
+    "sectors",
+    "sdgs",
+    "channels",
+)
 NEW_COMMUNITY = {
     "languages": "en",
     "visibility": Visibility.PUBLIC.value,
@@ -89,13 +102,10 @@ def home(request: Request, pages: PageRenderer, session: DbSession, viewer: Opti
     found = service.search(
         session=session, viewer=viewer, filters=CommunityFilter(), page=PageRequest(size=6)
     )
-    by_format = {str(f): _count(session, viewer, CommunityFilter(format=f)) for f in Format}
-    context = _page(viewer, communities=found.items, total=found.total, by_format=by_format)
+    by_format = service.count_by_format(session=session, viewer=viewer)
+    people = members.count(session=session)
+    context = _page(viewer, communities=found.items, total=found.total, by_format=by_format, people=people)
     return pages.render(request, "communities/home.html", context)
-
-
-def _count(session: Session, viewer: Member | None, filters: CommunityFilter) -> int:
-    return service.search(session=session, viewer=viewer, filters=filters, page=PageRequest(size=1)).total
 
 
 @router.get("/communities")
@@ -118,18 +128,14 @@ def browse(
 
 
 @router.get("/communities/new")
-def new_page(request: Request, pages: PageRenderer, viewer: OptionalMember) -> Response:
-    if viewer is None:
-        return to_login(request)
+def new_page(request: Request, pages: PageRenderer, viewer: PageMember) -> Response:
     return pages.render(request, "communities/new.html", _page(viewer, values=NEW_COMMUNITY, errors={}))
 
 
 @router.post("/communities/new")
 def create(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
-    if viewer is None:
-        return to_login(request, "/communities/new")
     try:
         form = parse_form(CommunityCreate, community_fields(data))
         community = service.create(session=session, creator=viewer, form=form)
@@ -141,19 +147,15 @@ def create(
 
 
 @router.get("/communities/register")
-def register_page(request: Request, pages: PageRenderer, viewer: OptionalMember) -> Response:
-    if viewer is None:
-        return to_login(request)
+def register_page(request: Request, pages: PageRenderer, viewer: PageMember) -> Response:
     values = NEW_COMMUNITY | {"steward": viewer.handle}
     return pages.render(request, "communities/register.html", _page(viewer, values=values, errors={}))
 
 
 @router.post("/communities/register")
 def register(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
-    if viewer is None:
-        return to_login(request, "/communities/register")
     try:
         form = parse_form(CommunityRegister, community_fields(data))
         community = service.register(session=session, registrar=viewer, form=form)
@@ -225,10 +227,8 @@ def stats_fragment(
 
 @router.post("/communities/{slug}/stats/refresh")
 def refresh_stats(
-    request: Request, session: DbSession, viewer: OptionalMember, community: CommunityBySlug
+    request: Request, session: DbSession, viewer: PageMember, community: CommunityBySlug
 ) -> Response:
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}")
     job = service.request_stats_refresh(session=session, actor=viewer, community=community)
     return see_other(f"/communities/{community.slug}?job={job.id}#stats")
 
@@ -238,12 +238,10 @@ def join(
     request: Request,
     pages: PageRenderer,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
     """Join, ask to join, or accept an invitation: the service decides which from the policy."""
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}")
     try:
         service.join(session=session, community=community, member=viewer)
     except CommonsError as error:
@@ -257,12 +255,10 @@ def leave(
     request: Request,
     pages: PageRenderer,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
     """Leave, withdraw a request, or decline an invitation."""
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}")
     try:
         service.leave(session=session, community=community, member=viewer)
     except CommonsError as error:
@@ -283,11 +279,9 @@ def edit_page(
     request: Request,
     pages: PageRenderer,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
-    if viewer is None:
-        return to_login(request)
     permissions.require(Action.EDIT, viewer, service.membership_of(session, community, viewer))
     context = _editing(session, viewer, community, values=_community_values(community), errors={})
     return pages.render(request, "communities/edit.html", context)
@@ -300,11 +294,9 @@ def edit(
     pages: PageRenderer,
     data: FormData,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}/edit")
     try:
         changes = CommunityUpdate.model_validate(community_fields({"description": ""} | data))
         service.update_community(session=session, actor=viewer, community=community, changes=changes)
@@ -321,28 +313,14 @@ def _editing(session: Session, viewer: Member, community: Community, **context: 
 
 
 def _community_values(community: Community) -> dict[str, Any]:
-    fields = (
-        "name",
-        "format",
-        "description",
-        "region",
-        "visibility",
-        "join_policy",
-        "sectors",
-        "sdgs",
-        "channels",
-    )
-    return {field: getattr(community, field) for field in fields} | {
-        "languages": ", ".join(community.languages)
-    }
+    values = {field: getattr(community, field) for field in EDITABLE}
+    return values | {"languages": ", ".join(community.languages)}
 
 
 @router.post("/communities/{slug}/archive")
 def archive(
-    request: Request, data: FormData, session: DbSession, viewer: OptionalMember, community: CommunityBySlug
+    request: Request, data: FormData, session: DbSession, viewer: PageMember, community: CommunityBySlug
 ) -> Response:
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}/edit")
     if data.get("confirm") != "yes":
         raise CommonsError(ErrorCode.VALIDATION_FAILED, "tick the box to confirm that you want to archive it")
     service.archive(session=session, actor=viewer, community=community)
@@ -386,17 +364,13 @@ def decide(
     *,
     request: Request,
     handle: str,
-    decision: str,
+    decision: Literal["approve", "reject"],
     pages: PageRenderer,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
     """Approve or reject a request to join."""
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}/members")
-    if decision not in ("approve", "reject"):
-        raise CommonsError(ErrorCode.NOT_FOUND, "decide with approve or reject")
     try:
         service.decide(
             session=session, actor=viewer, community=community, handle=handle, approve=decision == "approve"
@@ -415,11 +389,9 @@ def invite(
     pages: PageRenderer,
     data: FormData,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}/members")
     try:
         handle = parse_form(Invitation, data).handle
         service.invite(session=session, actor=viewer, community=community, handle=handle)
@@ -438,11 +410,9 @@ def set_role(
     pages: PageRenderer,
     data: FormData,
     session: DbSession,
-    viewer: OptionalMember,
+    viewer: PageMember,
     community: CommunityBySlug,
 ) -> Response:
-    if viewer is None:
-        return to_login(request, f"/communities/{community.slug}/members")
     try:
         role = parse_form(RoleChange, data).role
         service.set_role(session=session, actor=viewer, community=community, handle=handle, role=role)
@@ -459,14 +429,5 @@ def member_page(
 ) -> Response:
     """A member's public page; it lives here because it lists communities, which members cannot import."""
     member = members.get(session=session, handle=handle)
-    context = _page(viewer, member=member, communities=_active_in(session, member, viewer))
-    return pages.render(request, "members/public.html", context)
-
-
-def _active_in(session: Session, member: Member, viewer: Member | None) -> list[Community]:
-    """The communities `member` is active in that `viewer` may see (at most 100)."""
-    mine = CommunityFilter(mine=True)
-    found = service.search(session=session, viewer=member, filters=mine, page=PageRequest(size=100))
-    return [
-        c for c in found.items if permissions.may_see(c, viewer, service.membership_of(session, c, viewer))
-    ]
+    found = service.active_in(session=session, member=member, viewer=viewer, page=PageRequest(size=100))
+    return pages.render(request, "members/public.html", _page(viewer, member=member, communities=found.items))

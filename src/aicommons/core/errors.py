@@ -14,6 +14,7 @@ class ErrorCode(Enum):
     FORBIDDEN = ("forbidden", 403, "You may not do this")
     CSRF_FAILED = ("csrf_failed", 403, "The form's CSRF token is missing or wrong")
     NOT_FOUND = ("not_found", 404, "No such resource")
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 405, "This resource does not take that method")
     MEMBER_NOT_FOUND = ("member_not_found", 404, "No such member")
     HANDLE_TAKEN = ("handle_taken", 409, "That handle is taken")
     EMAIL_TAKEN = ("email_taken", 409, "That email address is already registered")

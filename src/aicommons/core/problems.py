@@ -13,7 +13,12 @@ from aicommons.core.web import Pages
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1_048_576
-HTTP_CODES = {401: ErrorCode.NOT_AUTHENTICATED, 403: ErrorCode.FORBIDDEN, 413: ErrorCode.PAYLOAD_TOO_LARGE}
+HTTP_CODES = {
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
 
 
 def _wants_json(request: Request) -> bool:
@@ -52,11 +57,6 @@ def _public_error(error: Any) -> dict[str, Any]:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, ErrorCode.NOT_FOUND)
-    if exc.status_code == 405:
-        error = CommonsError(ErrorCode.NOT_FOUND, "no such route for this method")
-        return JSONResponse(
-            error.problem(request.url.path) | {"status": 405}, status_code=405, media_type=PROBLEM_JSON
-        )
     return problem_response(request, CommonsError(code, str(exc.detail)))
 
 

@@ -90,8 +90,9 @@ async def form_data(request: Request) -> dict[str, Any]:
     for key in form:
         if key == CSRF_FIELD:
             continue
-        values = [v for v in form.getlist(key) if isinstance(v, str)]
-        data[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+        values = [v for v in form.getlist(key) if isinstance(v, str)]  # pages upload no files
+        if values:
+            data[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
     return {key.removesuffix("[]"): value for key, value in data.items()}
 
 
@@ -99,7 +100,11 @@ FormData = Annotated[dict[str, Any], Depends(form_data)]
 
 
 def parse_form(model: type[M], data: dict[str, Any]) -> M:
-    """Validate form fields into `model`; a ValidationError goes back to the form."""
+    """Validate form fields into `model`; a ValidationError goes back to the form.
+
+    An empty field means "not given", so optional fields keep their defaults; a form that must
+    be able to clear a text field validates its model with that field given explicitly.
+    """
     return model.model_validate({key: value for key, value in data.items() if value != ""})
 
 

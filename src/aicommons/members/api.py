@@ -3,9 +3,8 @@
 from fastapi import APIRouter, status
 
 from aicommons.core import jobs
-from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.web import DbSession
-from aicommons.members import permissions, service
+from aicommons.members import service
 from aicommons.members.auth import CurrentMember
 from aicommons.members.schemas import (
     MemberRead,
@@ -77,7 +76,4 @@ def set_role(handle: str, change: RoleUpdate, actor: CurrentMember, session: DbS
 @router.get("/jobs/{job_id}", tags=["jobs"])
 def job_status(job_id: int, member: CurrentMember, session: DbSession) -> jobs.JobRead:
     """A background job's state and progress, for the member who submitted it (or an admin)."""
-    job = jobs.get(session, job_id)
-    if not permissions.may_see_job(member, job.submitted_by_id):
-        raise CommonsError(ErrorCode.JOB_NOT_FOUND, f"job {job_id} does not exist")
-    return jobs.JobRead.model_validate(job)
+    return jobs.JobRead.model_validate(service.job_for(session=session, viewer=member, job_id=job_id))

@@ -9,6 +9,7 @@ from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.web import DbSession, check_csrf, submitted_csrf
 from aicommons.members import service
 from aicommons.members.models import Member
+from aicommons.web.navigation import LoginRequired
 
 LOGIN_COOKIE = "aic_session"
 
@@ -36,8 +37,16 @@ def current_member(member: Annotated[Member | None, Depends(optional_member)]) -
     return member
 
 
+def page_member(member: Annotated[Member | None, Depends(optional_member)]) -> Member:
+    """For pages: the logged-in member, or off to the login page."""
+    if member is None:
+        raise LoginRequired
+    return member
+
+
 OptionalMember = Annotated[Member | None, Depends(optional_member)]
 CurrentMember = Annotated[Member, Depends(current_member)]
+PageMember = Annotated[Member, Depends(page_member)]
 
 
 def set_login_cookie(response: Response, secret: str, *, days: int, secure: bool) -> None:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.security import hash_password, new_secret, secret_hash, verify_password
@@ -38,6 +39,18 @@ def get(*, session: Session, handle: str) -> Member:
     if member is None:
         raise CommonsError(ErrorCode.MEMBER_NOT_FOUND, f"no member has the handle {handle!r}")
     return member
+
+
+def count(*, session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Member)) or 0
+
+
+def job_for(*, session: Session, viewer: Member, job_id: int) -> jobs.Job:
+    """A background job, for the member who submitted it or an admin; others are told it does not exist."""
+    job = jobs.get(session, job_id)
+    if not permissions.may_see_job(viewer, job.submitted_by_id):
+        raise CommonsError(ErrorCode.JOB_NOT_FOUND, f"job {job_id} does not exist")
+    return job
 
 
 def authenticate(*, session: Session, handle: str, password: str) -> Member:

@@ -20,11 +20,11 @@ from aicommons.core.web import (
     parse_form,
     require_csrf,
 )
-from aicommons.members import permissions, service
-from aicommons.members.auth import LOGIN_COOKIE, CurrentMember, OptionalMember, set_login_cookie
+from aicommons.members import service
+from aicommons.members.auth import LOGIN_COOKIE, OptionalMember, PageMember, set_login_cookie
 from aicommons.members.models import Member
 from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate
-from aicommons.web.navigation import local_path, refusal, see_other, to_login
+from aicommons.web.navigation import local_path, refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 
@@ -90,19 +90,15 @@ def logout(request: Request, session: DbSession) -> Response:
 
 @router.get("/profile")
 def profile_page(
-    request: Request, pages: PageRenderer, session: DbSession, viewer: OptionalMember, saved: bool = False
+    request: Request, pages: PageRenderer, session: DbSession, viewer: PageMember, saved: bool = False
 ) -> Response:
-    if viewer is None:
-        return to_login(request)
     return pages.render(request, "members/profile.html", _profile(session, viewer, saved=saved))
 
 
 @router.post("/profile")
 def save_profile(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
-    if viewer is None:
-        return to_login(request, "/profile")
     try:
         service.update_profile(session=session, member=viewer, changes=_profile_changes(data))
     except (ValidationError, CommonsError) as error:
@@ -127,11 +123,9 @@ def _profile_changes(data: dict[str, Any]) -> ProfileUpdate:
 
 @router.post("/profile/tokens")
 def create_token(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: OptionalMember
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
     """Create an API token and show its secret in this response, the only time it is ever shown."""
-    if viewer is None:
-        return to_login(request, "/profile")
     try:
         token, secret = service.create_token(
             session=session, member=viewer, form=parse_form(TokenCreate, data)
@@ -151,9 +145,7 @@ def tokens_page() -> Response:
 
 
 @router.post("/profile/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, session: DbSession, viewer: OptionalMember) -> Response:
-    if viewer is None:
-        return to_login(request, "/profile")
+def revoke_token(request: Request, token_id: int, session: DbSession, viewer: PageMember) -> Response:
     service.revoke_token(session=session, member=viewer, token_id=token_id)
     return see_other("/profile#tokens")
 
@@ -179,12 +171,10 @@ def _profile(session: Session, member: Member, **context: Any) -> dict[str, Any]
 
 @router.get("/jobs/{job_id}")
 def job_progress(
-    request: Request, job_id: int, pages: PageRenderer, session: DbSession, viewer: CurrentMember
+    request: Request, job_id: int, pages: PageRenderer, session: DbSession, viewer: PageMember
 ) -> Response:
     """A job's state; HTMX polls the fragment until the job is done, then triggers `job-finished`."""
-    job = jobs.get(session, job_id)
-    if not permissions.may_see_job(viewer, job.submitted_by_id):
-        raise CommonsError(ErrorCode.JOB_NOT_FOUND, f"job {job_id} does not exist")
+    job = service.job_for(session=session, viewer=viewer, job_id=job_id)
     template = "partials/job.html" if is_htmx(request) else "members/job.html"
     response = pages.render(request, template, {"viewer": viewer, "job": job})
     if job.state in FINISHED:

@@ -2,7 +2,7 @@
 
 import re
 from typing import NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -32,11 +32,17 @@ def local_path(target: str | None, default: str = "/") -> str:
     return target
 
 
-def to_login(request: Request, back_to: str | None = None) -> RedirectResponse:
-    """Send someone who is not logged in to the login page, to come back to `back_to` (or here)."""
-    if back_to is None:
+class LoginRequired(Exception):
+    """A page or form needs a logged-in member; the browser goes to the login page and back."""
+
+
+def to_login(request: Request, _exc: Exception | None = None) -> RedirectResponse:
+    """The login page, coming back here afterwards (or, after a form, to the page that held it)."""
+    if request.method == "GET":
         query = request.url.query
         back_to = request.url.path + (f"?{query}" if query else "")
+    else:
+        back_to = urlsplit(request.headers.get("referer", "")).path
     return see_other(f"/login?next={quote(local_path(back_to), safe='/')}")
 
 
