@@ -4,6 +4,7 @@ On SQLite always, and on PostgreSQL when AICOMMONS_BENCH_POSTGRES_URL (or AICOMM
 is set. See benchmarks/README.md for what each figure means and the variables that size a run.
 """
 
+import os
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ console = _make_console()
 
 def main() -> int:
     config = BenchConfig.from_env()
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     seeded: dict[str, Seeded] = {}
     latencies: list[Latencies] = []
     for kind in ("sqlite", "postgresql") if config.postgres_url else ("sqlite",):
@@ -42,7 +43,7 @@ def main() -> int:
             latencies.extend(_bench_search(database, data_dir, config))
     startups = _bench_demo() if config.demo else []
     print_tables(console, seeded, latencies, startups)
-    _notes(config, started)
+    _notes(config, started, load_before)
     passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
     return 0 if passed else 1
 
@@ -91,9 +92,8 @@ def _profile_misses(
         return
     console.print(explain.shapes_table(database.kind, timings))
     kinds = set(search.KINDS) if config.profile or "all requests" in missed else missed
-    for kind in sorted(kinds & set(search.KINDS)):
-        slowest = max((t for t in timings if t.probe.kind == kind), key=lambda t: t.ms)
-        explain.profile(database, slowest.probe, token, console)
+    for probe in explain.suspects(timings, kinds & set(search.KINDS)):
+        explain.profile(database, probe, token, console)
 
 
 def _bench_demo() -> list[Startup]:
@@ -101,13 +101,19 @@ def _bench_demo() -> list[Startup]:
     return demo_startups()
 
 
-def _notes(config: BenchConfig, started: float) -> None:
+def _notes(config: BenchConfig, started: float, load_before: float) -> None:
     if not config.postgres_url:
         console.print(
             "[yellow]PostgreSQL skipped:[/yellow] set AICOMMONS_BENCH_POSTGRES_URL "
             "(or AICOMMONS_TEST_POSTGRES_URL) to benchmark it too."
         )
-    console.print(f"Whole run: {time.perf_counter() - started:.0f} s.")
+    load_after, cores = os.getloadavg()[0], os.cpu_count() or 1
+    console.print(
+        f"Whole run: {time.perf_counter() - started:.0f} s. "
+        f"Load average {load_before:.1f} before, {load_after:.1f} after, on {cores} cores."
+    )
+    if max(load_before, load_after) > cores:
+        console.print("[yellow]The machine was busy with other work: these latencies are inflated.[/yellow]")
 
 
 if __name__ == "__main__":

@@ -22,14 +22,16 @@ from aicommons.communities.schemas import CommunityFilter
 from aicommons.core.db import make_engine, make_session_factory, unit_of_work
 from aicommons.core.pagination import PageRequest
 from aicommons.members import service as members
+from benchmarks.corpus import RARE_WORDS
 from benchmarks.report import percentile
-from benchmarks.search import Probe, Timing
+from benchmarks.search import COMMON_WORDS, Probe, Timing
 from benchmarks.seed import Database
 
 REPLAYS = 3
 COLUMN_LIST = re.compile(r"SELECT (\w+)\.\w+(?: AS \w+)?(?:, \1\.\w+(?: AS \w+)?){3,} FROM")
 PARAMETER_LIST = re.compile(r"\((?:(?:\?|%\(\w+\)s(?:::\w+)?), ){3,}(?:\?|%\(\w+\)s(?:::\w+)?)\)")
 SHOWN_SHAPES = 8
+MIN_SHAPE_SAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -58,25 +60,55 @@ class StatementLog:
 
 
 def shapes_table(database: str, timings: Sequence[Timing]) -> Table:
-    """The request shapes (kind and parameter names) with the highest median, to see what is slow."""
-    groups: dict[str, list[float]] = defaultdict(list)
-    for timing in timings:
-        groups[_shape(timing.probe)].append(timing.ms)
+    """The request shapes with the highest median, to see what is slow."""
     table = Table(title=f"Slowest request shapes on {database}")
     for column in ("shape", "requests", "p50 ms", "max ms"):
         table.add_column(column, justify="left" if column == "shape" else "right")
-    ranked = sorted(groups.items(), key=lambda item: -percentile(item[1], 50))
-    for shape, samples in ranked[:SHOWN_SHAPES]:
-        table.add_row(shape, str(len(samples)), f"{percentile(samples, 50):.1f}", f"{max(samples):.1f}")
+    for shape, samples in _by_median(timings)[:SHOWN_SHAPES]:
+        ms = [timing.ms for timing in samples]
+        table.add_row(shape, str(len(ms)), f"{percentile(ms, 50):.1f}", f"{max(ms):.1f}")
     return table
 
 
+def suspects(timings: Sequence[Timing], kinds: set[str]) -> list[Probe]:
+    """Requests worth profiling: for each of `kinds`, a typical request of its slowest shape (what
+    drives its median), and the slowest request of all (what drives the p99)."""
+    chosen: list[Probe] = []
+    for kind in sorted(kinds):
+        shapes = _by_median([timing for timing in timings if timing.probe.kind == kind])
+        frequent = [samples for _, samples in shapes if len(samples) >= MIN_SHAPE_SAMPLES]
+        if shapes:
+            chosen.append(_typical(frequent[0] if frequent else shapes[0][1]))
+    chosen.append(max(timings, key=lambda timing: timing.ms).probe)
+    return list({probe.url + str(probe.as_member): probe for probe in chosen}.values())
+
+
+def _by_median(timings: Sequence[Timing]) -> list[tuple[str, list[Timing]]]:
+    groups: dict[str, list[Timing]] = defaultdict(list)
+    for timing in timings:
+        groups[_shape(timing.probe)].append(timing)
+    return sorted(groups.items(), key=lambda item: -percentile([t.ms for t in item[1]], 50))
+
+
+def _typical(samples: list[Timing]) -> Probe:
+    median = percentile([timing.ms for timing in samples], 50)
+    return min(samples, key=lambda timing: abs(timing.ms - median)).probe
+
+
 def _shape(probe: Probe) -> str:
-    names = sorted(key for key in probe.params if key != "page")
+    """Who asks, which parameters (and what kind of word for `q`), and how deep the page is."""
+    keys = sorted(key for key in probe.params if key != "page")
+    names = [_word_class(str(probe.params[key])) if key == "q" else key for key in keys]
     page = int(probe.params.get("page", 1))
     depth = "page 1" if page == 1 else "deep page" if page > 5 else "page 2-5"
     viewer = "member" if probe.as_member else "anonymous"
     return f"{viewer} {'+'.join(names) or 'browse'} ({depth})"
+
+
+def _word_class(word: str) -> str:
+    if word in COMMON_WORDS:
+        return "q=common word"
+    return "q=rare word" if word in RARE_WORDS else "q=word never found"
 
 
 def profile(database: Database, probe: Probe, token: str, console: Console) -> None:

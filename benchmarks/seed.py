@@ -122,7 +122,8 @@ def _load(engine: Engine, tables: Sequence[tuple[Table, list[corpus.Row]]], cons
 
 
 def _finish(engine: Engine) -> None:
-    """On PostgreSQL: move the id sequences past the ids we gave, and gather planner statistics."""
+    """On PostgreSQL: move the id sequences past the ids we gave, then do what autovacuum does after a
+    bulk load: merge the GIN indexes' pending lists and gather planner statistics."""
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as connection:
@@ -131,7 +132,7 @@ def _finish(engine: Engine) -> None:
                 text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
+        connection.execute(text("VACUUM ANALYZE"))
 
 
 def viewer(database: Database) -> Viewer:

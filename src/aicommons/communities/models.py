@@ -59,7 +59,8 @@ class Community(Base):
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # No index: SQLite would pick it over ix_community_name and sort every open community per page.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     sector_rows: Mapped[list["CommunitySector"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CommunitySector.sector"

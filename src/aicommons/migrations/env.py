@@ -6,11 +6,19 @@ from sqlalchemy import Connection
 import aicommons.app  # noqa: F401  (imports every domain's tables into the metadata)
 from aicommons.core.db import Base, make_engine
 
+POSTGRES_ONLY_INDEXES = frozenset({"ix_community_name_trgm", "ix_community_description_trgm"})
+
+
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave out of comparisons the indexes only the PostgreSQL migrations make (no model has them)."""
+    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
+
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
+        include_object=_include,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
