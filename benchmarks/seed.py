@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from aicommons.communities.models import Community, Membership, Visibility
 from aicommons.core import migrate
 from aicommons.core.config import Settings
-from aicommons.core.db import Base, make_engine, make_session_factory, unit_of_work
+from aicommons.core.db import Base, fresh_schema_url, make_engine, make_session_factory, unit_of_work
 from aicommons.core.security import hash_password
 from aicommons.members import service as members
 from aicommons.members.models import Member
@@ -63,14 +63,7 @@ def sqlite_database(directory: Path) -> Database:
 
 def postgres_database(raw_url: str, schema: str = SCHEMA) -> Database:
     """A PostgreSQL URL confined to `schema`, which is dropped and created anew."""
-    base = Settings(database_url=raw_url).database_url
-    engine = make_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    separator = "&" if "?" in base else "?"
-    return Database("postgresql", f"{base}{separator}options=-csearch_path%3D{schema}")
+    return Database("postgresql", fresh_schema_url(Settings(database_url=raw_url).database_url, schema))
 
 
 def seed(database: Database, config: BenchConfig, console: Console) -> Seeded:

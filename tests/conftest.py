@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import aicommons.app
 from aicommons.core.config import Settings
-from aicommons.core.db import Base, make_engine, make_session_factory
+from aicommons.core.db import Base, fresh_schema_url, make_engine, make_session_factory
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 from aicommons.members.schemas import SignUp, TokenCreate
@@ -26,15 +26,7 @@ PASSWORD = "correct horse battery"
 
 def _postgres_schema_url(worker: str) -> str:
     """A schema of our own per pytest-xdist worker, so parallel workers never share tables."""
-    base = Settings(database_url=POSTGRES_URL).database_url
-    schema = f"test_{worker}"
-    engine = make_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    return fresh_schema_url(Settings(database_url=POSTGRES_URL).database_url, f"test_{worker}")
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """The migrations build the schema the models describe, on SQLite and PostgreSQL."""
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from aicommons.core import migrate
-from aicommons.core.db import Base, make_engine
+from aicommons.core.db import Base, fresh_schema_url, make_engine
 
 
 def test_upgrade_from_empty_matches_the_models(tmp_path, request):
@@ -17,12 +17,7 @@ def test_upgrade_from_empty_matches_the_models(tmp_path, request):
 
 
 def test_upgrade_on_postgresql_matches_the_models(postgres_url):
-    engine = make_engine(postgres_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
-        connection.execute(text("CREATE SCHEMA migration_check"))
-    engine.dispose()
-    url = postgres_url.rsplit("options=", 1)[0] + "options=-csearch_path%3Dmigration_check"
+    url = fresh_schema_url(postgres_url.split("?")[0], "migration_check")
     migrate.upgrade(url)
     migrate.check(url)
     assert migrate.current(url) is not None

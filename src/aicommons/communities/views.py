@@ -1,6 +1,6 @@
 """HTML pages of the communities domain: the home page, browsing, a community, its members, and forms."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from aicommons.communities.schemas import (
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.vocabulary import Region, Sector
-from aicommons.core.web import DbSession, FormData, PageRenderer, form_errors, parse_form, require_csrf
+from aicommons.core.web import DbSession, FormData, PageRenderer, Pages, form_errors, parse_form, require_csrf
 from aicommons.members import service as members
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
@@ -136,14 +136,19 @@ def new_page(request: Request, pages: PageRenderer, viewer: PageMember) -> Respo
 def create(
     request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
-    try:
-        form = parse_form(CommunityCreate, community_fields(data))
-        community = service.create(session=session, creator=viewer, form=form)
-    except (ValidationError, CommonsError) as error:
-        errors, status = refusal(session, error, FIELD_OF)
-        context = _page(viewer, values=data, errors=errors)
-        return pages.render(request, "communities/new.html", context, status_code=status)
-    return see_other(f"/communities/{community.slug}")
+    def found(fields: dict[str, Any]) -> Community:
+        form = parse_form(CommunityCreate, fields)
+        return service.create(session=session, creator=viewer, form=form)
+
+    return _founding(
+        request,
+        pages=pages,
+        session=session,
+        viewer=viewer,
+        data=data,
+        template="communities/new.html",
+        found=found,
+    )
 
 
 @router.get("/communities/register")
@@ -156,13 +161,33 @@ def register_page(request: Request, pages: PageRenderer, viewer: PageMember) -> 
 def register(
     request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
 ) -> Response:
+    def found(fields: dict[str, Any]) -> Community:
+        form = parse_form(CommunityRegister, fields)
+        return service.register(session=session, registrar=viewer, form=form)
+
+    template = "communities/register.html"
+    return _founding(
+        request, pages=pages, session=session, viewer=viewer, data=data, template=template, found=found
+    )
+
+
+def _founding(
+    request: Request,
+    *,
+    pages: Pages,
+    session: Session,
+    viewer: Member,
+    data: dict[str, Any],
+    template: str,
+    found: Callable[[dict[str, Any]], Community],
+) -> Response:
+    """A new community from a form, or the form again with what was wrong next to each field."""
     try:
-        form = parse_form(CommunityRegister, community_fields(data))
-        community = service.register(session=session, registrar=viewer, form=form)
+        community = found(community_fields(data))
     except (ValidationError, CommonsError) as error:
         errors, status = refusal(session, error, FIELD_OF)
         context = _page(viewer, values=_form_values(data), errors=errors)
-        return pages.render(request, "communities/register.html", context, status_code=status)
+        return pages.render(request, template, context, status_code=status)
     return see_other(f"/communities/{community.slug}")
 
 
