@@ -66,3 +66,14 @@ def test_a_browser_gets_an_error_page_not_json(client):
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert client.put("/signup", headers={"accept": "text/html"}).status_code == 405
+
+
+def test_an_error_page_still_shows_who_is_logged_in(client, make_member):
+    make_member("zainab")
+    client.post(
+        "/login", data={"csrf_token": csrf(client), "handle": "zainab", "password": "correct horse battery"}
+    )
+    response = client.get("/communities/nowhere", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert "Zainab" in response.text
+    assert "Log out" in response.text

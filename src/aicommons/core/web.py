@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -108,6 +109,14 @@ def parse_form(model: type[M], data: dict[str, Any]) -> M:
     return model.model_validate({key: value for key, value in data.items() if value != ""})
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """Who is logged in, as the page header shows them; it outlives the request's transaction."""
+
+    handle: str
+    display_name: str
+
+
 class Pages:
     """Renders Jinja2 pages, and only the changed fragment for HTMX requests."""
 
@@ -122,7 +131,8 @@ class Pages:
         *,
         status_code: int = 200,
     ) -> HTMLResponse:
-        context = {"csrf_token": csrf_token(request), **(context or {})}
+        known = {"viewer": request.state.viewer} if hasattr(request.state, "viewer") else {}
+        context = {"csrf_token": csrf_token(request), **known, **(context or {})}
         response = self.templates.TemplateResponse(request, template, context, status_code=status_code)
         if new := getattr(request.state, "new_csrf", None):
             settings = app_settings(request)

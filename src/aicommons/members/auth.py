@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.web import DbSession, check_csrf, submitted_csrf
+from aicommons.core.web import DbSession, Visitor, check_csrf, submitted_csrf
 from aicommons.members import service
 from aicommons.members.models import Member
 from aicommons.web.navigation import LoginRequired
@@ -28,6 +28,8 @@ def optional_member(
     member = service.member_for_login(session=session, secret=cookie) if cookie else None
     if member is not None:
         check_csrf(request, csrf)
+    # So that even an error page, rendered after the rollback, shows who is logged in.
+    request.state.viewer = Visitor(member.handle, member.display_name) if member is not None else None
     return member
 
 
