@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from aicommons.cli.common import FormatOption, OutputFormat, emit
 from aicommons.cli.remote import DEFAULT_SERVER, ServerOption, TokenOption, remote
@@ -34,9 +34,8 @@ def list_communities(
         found = client.communities(
             q=q, format=community_format, sector=sector, sdg=sdg, region=region, page=page
         )
-    table = Table(
-        "slug", "name", "format", "SDGs", "region", "members", title=f"{found['total']} communities"
-    )
+    table = Table(Column("slug", no_wrap=True), "name", "format", "SDGs", "region", "members")
+    table.title = f"{found['total']} communities"
     for item in found["items"]:
         sdgs = ",".join(map(str, item["sdgs"]))
         table.add_row(
