@@ -16,10 +16,14 @@ from aicommons.communities import service as communities
 from aicommons.communities import views as communities_views
 from aicommons.core import jobs
 from aicommons.core.config import Settings
-from aicommons.core.db import make_engine, make_session_factory
+from aicommons.core.db import make_engine, make_session_factory, unit_of_work
 from aicommons.core.problems import install_problem_handlers
 from aicommons.core.sdg import goals
+from aicommons.core.security import ensure_signing_key
 from aicommons.core.web import Pages
+from aicommons.ledger import api as ledger_api
+from aicommons.ledger import service as ledger
+from aicommons.ledger.note import Signer
 from aicommons.members import api as members_api
 from aicommons.members import views as members_views
 from aicommons.web.navigation import LoginRequired, to_login
@@ -35,11 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
+    log = log_identity(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_worker:
-            with jobs.background_worker(make_worker(settings, factory)):
+            with jobs.background_worker(make_worker(settings, factory, log)):
                 yield
         else:
             yield
@@ -54,10 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.log = log
     app.state.pages = Pages(_templates(settings))
     install_problem_handlers(app)
     app.add_exception_handler(LoginRequired, to_login)
     for router in (
+        ledger_api.tlog,
+        ledger_api.router,
         members_api.router,
         communities_api.router,
         members_views.router,
@@ -68,12 +76,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def make_worker(settings: Settings, factory: sessionmaker[Session]) -> jobs.Worker:
+def log_identity(settings: Settings) -> ledger.LogIdentity:
+    """The log's origin and the commons' signing key (created in the data directory on first use)."""
+    key = ensure_signing_key(settings.signing_key_path)
+    return ledger.LogIdentity(origin=settings.log_origin, signer=Signer(settings.log_origin, key))
+
+
+def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.LogIdentity) -> jobs.Worker:
+    """A job worker whose chore between jobs is to sequence the log."""
+
+    def sequence() -> None:
+        with unit_of_work(factory) as session:
+            ledger.integrate(session, log)
+
     return jobs.Worker(
         factory,
         JOB_HANDLERS,
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
+        chores=[sequence],
     )
 
 

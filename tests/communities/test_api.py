@@ -300,4 +300,4 @@ def test_statistics_are_refreshed_by_a_background_job(client, app, steward, visi
 def make_app_worker(app):
     from aicommons.app import make_worker
 
-    return make_worker(app.state.settings, app.state.session_factory)
+    return make_worker(app.state.settings, app.state.session_factory, app.state.log)

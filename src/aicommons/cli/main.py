@@ -86,11 +86,11 @@ def worker(
     burst: Annotated[bool, typer.Option(help="run until the queue is empty, then exit")] = False,
 ) -> None:
     """Run background jobs in this process; start several to share the work."""
-    from aicommons.app import make_worker
+    from aicommons.app import log_identity, make_worker
 
     settings = load_settings()
     engine = make_engine(settings.resolved_database_url)
-    job_worker = make_worker(settings, make_session_factory(engine))
+    job_worker = make_worker(settings, make_session_factory(engine), log_identity(settings))
     console.print(f"Worker {job_worker.name} started.")
     if burst:
         ran = 0

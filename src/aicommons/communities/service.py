@@ -24,6 +24,7 @@ from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
+from aicommons.ledger import service as ledger
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 
@@ -33,6 +34,7 @@ STATS_JOB = "community:stats:refresh"
 def create(*, session: Session, creator: Member, form: CommunityCreate) -> Community:
     """A new community with its creator as steward."""
     community = _new_community(session, form, creator)
+    _record(session, "communities:community:create", creator, community, _public_facts(community))
     _add_membership(session, community, creator, Role.STEWARD)
     session.flush()
     return community
@@ -44,7 +46,9 @@ def register(*, session: Session, registrar: Member, form: CommunityRegister) ->
     community = _new_community(session, form, registrar)
     community.registered = True
     community.channels = [channel.model_dump(mode="json") for channel in form.channels]
-    _add_membership(session, community, steward, Role.STEWARD)
+    facts = _public_facts(community) | {"steward": steward.id}
+    _record(session, "communities:community:register", registrar, community, facts)
+    _add_membership(session, community, steward, Role.STEWARD, actor=registrar)
     if steward.id != registrar.id:
         _add_membership(session, community, registrar, Role.ORGANIZER)
     session.flush()
@@ -171,13 +175,17 @@ def update_community(
     _set_tags(community, sectors=values.pop("sectors", None), sdgs=values.pop("sdgs", None))
     for field, value in values.items():
         setattr(community, field, value)
+    changed = sorted(changes.model_fields_set)
+    _record(session, "communities:community:update", actor, community, {"fields": changed})
     session.flush()
     return community
 
 
 def archive(*, session: Session, actor: Member, community: Community) -> Community:
     _require(session, Action.ARCHIVE, actor, community)
-    community.archived_at = community.archived_at or utcnow()
+    if community.archived_at is None:
+        community.archived_at = utcnow()
+        _record(session, "communities:community:archive", actor, community)
     session.flush()
     return community
 
@@ -197,7 +205,7 @@ def join(*, session: Session, community: Community, member: Member) -> Membershi
     status = (
         MembershipStatus.PENDING if community.join_policy == JoinPolicy.APPROVAL else MembershipStatus.ACTIVE
     )
-    membership = _add_membership(session, community, member, Role.MEMBER, status)
+    membership = _add_membership(session, community, member, Role.MEMBER, status=status)
     session.flush()
     return membership
 
@@ -220,7 +228,8 @@ def decide(
     if membership is None or membership.status != MembershipStatus.PENDING:
         raise CommonsError(ErrorCode.REQUEST_NOT_FOUND, f"{handle} has not asked to join {community.slug}")
     if approve:
-        return _activate(session, membership)
+        return _activate(session, membership, actor)
+    _record(session, "communities:member:reject", actor, community, {"member": membership.member_id})
     session.delete(membership)
     session.flush()
     return membership
@@ -232,12 +241,14 @@ def invite(*, session: Session, actor: Member, community: Community, handle: str
     invitee = members.get(session=session, handle=handle)
     existing = membership_of(session, community, invitee)
     if existing is not None and existing.status == MembershipStatus.PENDING:
-        return _activate(session, existing)
+        return _activate(session, existing, actor)
     if existing is not None:
         raise CommonsError(
             ErrorCode.ALREADY_MEMBER, f"{handle} is already {existing.status} in {community.slug}"
         )
-    membership = _add_membership(session, community, invitee, Role.MEMBER, MembershipStatus.INVITED)
+    membership = _add_membership(
+        session, community, invitee, Role.MEMBER, status=MembershipStatus.INVITED, actor=actor
+    )
     session.flush()
     return membership
 
@@ -250,6 +261,9 @@ def set_role(*, session: Session, actor: Member, community: Community, handle: s
     if membership.role == Role.STEWARD and role != Role.STEWARD:
         _keep_a_steward(session, community)
     membership.role = role
+    _record(
+        session, "communities:member:role", actor, community, {"member": membership.member_id, "role": role}
+    )
     session.flush()
     return membership
 
@@ -343,18 +357,24 @@ def _add_membership(
     community: Community,
     member: Member,
     role: Role,
+    *,
     status: MembershipStatus = MembershipStatus.ACTIVE,
+    actor: Member | None = None,
 ) -> Membership:
     membership = Membership(community_id=community.id, member=member, role=role, status=status)
     session.add(membership)
     if status == MembershipStatus.ACTIVE:
         _count_members(session, community, +1)
+    facts = {"member": member.id, "role": str(role)}
+    _record(session, MEMBERSHIP_EVENTS[status], actor or member, community, facts)
     return membership
 
 
-def _activate(session: Session, membership: Membership) -> Membership:
+def _activate(session: Session, membership: Membership, actor: Member | None = None) -> Membership:
     membership.status = MembershipStatus.ACTIVE
     _count_members(session, membership.community, +1)
+    facts = {"member": membership.member_id, "role": str(membership.role)}
+    _record(session, "communities:member:join", actor or membership.member, membership.community, facts)
     session.flush()
     return membership
 
@@ -364,8 +384,31 @@ def _remove(session: Session, community: Community, membership: Membership) -> N
         if membership.role == Role.STEWARD:
             _keep_a_steward(session, community)
         _count_members(session, community, -1)
+    facts = {"member": membership.member_id, "was": str(membership.status)}
+    _record(session, "communities:member:leave", membership.member, community, facts)
     session.delete(membership)
     session.flush()
+
+
+MEMBERSHIP_EVENTS = {
+    MembershipStatus.ACTIVE: "communities:member:join",
+    MembershipStatus.PENDING: "communities:member:request",
+    MembershipStatus.INVITED: "communities:member:invite",
+}
+
+
+def _record(
+    session: Session, event: str, actor: Member, community: Community, data: dict[str, Any] | None = None
+) -> None:
+    ledger.record(session, event, actor_id=actor.id, community_id=community.id, data=data or {})
+
+
+def _public_facts(community: Community) -> dict[str, Any]:
+    """What the log tells of a community: its kind, never a private community's name or slug."""
+    facts: dict[str, Any] = {"format": str(community.format), "visibility": str(community.visibility)}
+    if community.visibility == Visibility.PUBLIC:
+        facts |= {"slug": community.slug, "sdgs": community.sdgs}
+    return facts
 
 
 def _keep_a_steward(session: Session, community: Community) -> None:

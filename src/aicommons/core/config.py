@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".aicommons"), description="where the database, blobs and keys live")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir")
     name: str = Field(default="AI Commons", description="the commons' name, shown on every page")
+    log_origin: str = Field(default="aicommons.local/log", description="the transparency log's origin line")
     host: str = Field(default="127.0.0.1", description="address `aicommons serve` listens on")
     port: int = Field(default=8000, ge=1, le=65535, description="port `aicommons serve` listens on")
     workers: int = Field(default=1, ge=1, le=64, description="web server processes")

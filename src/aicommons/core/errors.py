@@ -28,6 +28,11 @@ class ErrorCode(Enum):
     LAST_STEWARD = ("last_steward", 409, "A community keeps at least one steward")
     REQUEST_NOT_FOUND = ("request_not_found", 404, "No such pending request or invitation")
     JOB_NOT_FOUND = ("job_not_found", 404, "No such job")
+    LOG_ENTRY_NOT_FOUND = ("log_entry_not_found", 404, "No such log entry")
+    BAD_TREE_SIZE = ("bad_tree_size", 422, "That tree size is not one the log has signed")
+    TILE_NOT_FOUND = ("tile_not_found", 404, "No such tile")
+    INSUFFICIENT_FUNDS = ("insufficient_funds", 409, "Not enough tokens in the account")
+    IDEMPOTENCY_CONFLICT = ("idempotency_conflict", 409, "That idempotency key was used for another transfer")
     PAYLOAD_TOO_LARGE = ("payload_too_large", 413, "The request body is too large")
 
     @property

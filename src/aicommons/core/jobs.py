@@ -5,7 +5,7 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,7 +145,7 @@ def claim(session: Session, worker: str) -> Job | None:
 
 
 class Worker:
-    """Claims and runs jobs one at a time, beating while each runs."""
+    """Claims and runs jobs one at a time, beating while each runs; between jobs it does its chores."""
 
     def __init__(
         self,
@@ -155,15 +155,19 @@ class Worker:
         heartbeat_seconds: float,
         timeout_seconds: float,
         name: str | None = None,
+        chores: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.factory = factory
         self.handlers = handlers
+        self.chores = chores
         self.heartbeat_seconds = heartbeat_seconds
         self.timeout_seconds = timeout_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
     def run_once(self) -> int | None:
-        """Fail silent jobs, then run the next queued job if any; returns its id."""
+        """Do the chores, fail silent jobs, then run the next queued job if any; returns its id."""
+        for chore in self.chores:
+            chore()
         with unit_of_work(self.factory) as session:
             fail_silent_jobs(session, timeout_seconds=self.timeout_seconds)
         with unit_of_work(self.factory) as session:

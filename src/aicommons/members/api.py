@@ -1,12 +1,17 @@
 """JSON routes of the members domain under /api/v1."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
 
 from aicommons.core import jobs
+from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import DbSession
+from aicommons.ledger import tokens
 from aicommons.members import service
 from aicommons.members.auth import CurrentMember
 from aicommons.members.schemas import (
+    AccountRead,
     MemberRead,
     MeRead,
     ProfileUpdate,
@@ -16,6 +21,8 @@ from aicommons.members.schemas import (
     TokenCreated,
     TokenLogin,
     TokenRead,
+    TransferCreate,
+    TransferRead,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
@@ -58,6 +65,28 @@ def create_token(form: TokenCreate, member: CurrentMember, session: DbSession) -
 @router.delete("/me/tokens/{token_id}")
 def revoke_token(token_id: int, member: CurrentMember, session: DbSession) -> TokenRead:
     return TokenRead.model_validate(service.revoke_token(session=session, member=member, token_id=token_id))
+
+
+@router.get("/me/account")
+def my_account(
+    member: CurrentMember, session: DbSession, page: Annotated[PageRequest, Depends(page_request)]
+) -> AccountRead:
+    """Your token balance and transfers, newest first."""
+    balance, history = service.account(session=session, member=member, page=page)
+    return AccountRead(
+        owner=tokens.member_account(member.id),
+        balance=balance,
+        transfers=[TransferRead.of(t) for t in history.items],
+        total=history.total,
+        page=history.page,
+        size=history.size,
+    )
+
+
+@router.post("/me/transfers", status_code=status.HTTP_201_CREATED)
+def send_tokens(form: TransferCreate, member: CurrentMember, session: DbSession) -> TransferRead:
+    """Send tokens to another member; a retry with the same idempotency_key returns the first transfer."""
+    return TransferRead.of(service.send_tokens(session=session, sender=member, form=form))
 
 
 @router.get("/members/{handle}")

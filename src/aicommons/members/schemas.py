@@ -1,7 +1,7 @@
 """What the members API accepts and returns."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -69,6 +69,50 @@ class MemberRead(BaseModel):
 
 class MeRead(MemberRead):
     email: str
+
+
+class TransferCreate(BaseModel):
+    """Tokens to another member; retrying with the same idempotency key never sends twice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Handle
+    amount: Annotated[int, Field(ge=1, le=1_000_000_000)]
+    note: Annotated[str, Field(max_length=500)] = ""
+    idempotency_key: Annotated[
+        str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+    ]
+
+
+class TransferRead(BaseModel):
+    id: int
+    source: str
+    target: str
+    amount: int
+    reason: str
+    note: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, moved: Any) -> "TransferRead":
+        return cls(
+            id=moved.id,
+            source=moved.from_account.owner,
+            target=moved.to_account.owner,
+            amount=moved.amount,
+            reason=moved.reason,
+            note=moved.note,
+            created_at=moved.created_at,
+        )
+
+
+class AccountRead(BaseModel):
+    owner: str
+    balance: int
+    transfers: list[TransferRead]
+    total: int
+    page: int
+    size: int
 
 
 class TokenCreate(BaseModel):

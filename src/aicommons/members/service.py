@@ -8,10 +8,14 @@ from sqlalchemy.orm import Session
 from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.pagination import Page, PageRequest
 from aicommons.core.security import hash_password, new_secret, secret_hash, verify_password
+from aicommons.ledger import service as ledger
+from aicommons.ledger import tokens
+from aicommons.ledger.models import Transfer
 from aicommons.members import permissions
 from aicommons.members.models import ApiToken, GlobalRole, LoginSession, Member
-from aicommons.members.schemas import ProfileUpdate, SignUp, TokenCreate
+from aicommons.members.schemas import ProfileUpdate, SignUp, TokenCreate, TransferCreate
 
 TOKEN_PREFIX = "aic"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
@@ -32,6 +36,7 @@ def sign_up(*, session: Session, form: SignUp, role: GlobalRole = GlobalRole.MEM
     )
     session.add(member)
     session.flush()
+    ledger.record(session, "members:member:signup", actor_id=member.id, data={"role": str(role)})
     return member
 
 
@@ -78,6 +83,13 @@ def set_role(*, session: Session, actor: Member | None, member: Member, role: Gl
         permissions.require_admin(actor)
     member.role = role
     session.flush()
+    ledger.record(
+        session,
+        "members:member:role",
+        actor_id=actor.id if actor else None,
+        subject={"member": member.id},
+        data={"role": str(role)},
+    )
     return member
 
 
@@ -87,6 +99,7 @@ def create_token(*, session: Session, member: Member, form: TokenCreate) -> tupl
     token = ApiToken(member=member, name=form.name, token_hash=secret_hash(secret), prefix=secret[:10])
     session.add(token)
     session.flush()
+    ledger.record(session, "members:token:create", actor_id=member.id, subject={"token": token.id})
     return token, secret
 
 
@@ -100,9 +113,33 @@ def revoke_token(*, session: Session, member: Member, token_id: int) -> ApiToken
     token = session.get(ApiToken, token_id)
     if token is None or token.member_id != member.id:
         raise CommonsError(ErrorCode.TOKEN_NOT_FOUND, f"you have no API token {token_id}")
-    token.revoked_at = token.revoked_at or utcnow()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        ledger.record(session, "members:token:revoke", actor_id=member.id, subject={"token": token.id})
     session.flush()
     return token
+
+
+def send_tokens(*, session: Session, sender: Member, form: TransferCreate) -> Transfer:
+    """A member-to-member transfer with a note; the log holds the note only as a hash."""
+    recipient = get(session=session, handle=form.to)
+    return tokens.transfer(
+        session,
+        initiator=tokens.member_account(sender.id),
+        key=form.idempotency_key,
+        source=tokens.member_account(sender.id),
+        target=tokens.member_account(recipient.id),
+        amount=form.amount,
+        reason="members:transfer",
+        note=form.note,
+        actor_id=sender.id,
+    )
+
+
+def account(*, session: Session, member: Member, page: PageRequest) -> tuple[int, Page[Transfer]]:
+    """A member's balance and their transfers, newest first."""
+    owner = tokens.member_account(member.id)
+    return tokens.balance(session, owner), tokens.history(session, owner, page)
 
 
 def member_for_token(*, session: Session, secret: str) -> Member:

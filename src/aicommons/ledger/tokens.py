@@ -1,0 +1,243 @@
+"""The token ledger: accounts, double-entry transfers with idempotency keys, mints and rewards."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.pagination import Page, PageRequest, paginate
+from aicommons.ledger import service as log
+from aicommons.ledger.entries import personal
+from aicommons.ledger.models import Account, AccountKind, LogEntry, Parameter, Transfer
+
+ISSUANCE = "issuance"
+TREASURY = "treasury"
+TRANSFER_EVENT = "ledger:transfer:create"
+REWARD_PREFIX = "reward:"
+
+
+def member_account(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def community_account(community_id: int) -> str:
+    return f"community:{community_id}"
+
+
+def escrow_account(purpose: str) -> str:
+    """One escrow account per bounty or purchase, e.g. escrow:bounty:12."""
+    return f"escrow:{purpose}"
+
+
+def kind_of(owner: str) -> AccountKind:
+    return AccountKind(owner.split(":", 1)[0])
+
+
+def account(session: Session, owner: str) -> Account:
+    """The account of `owner`, opened with a zero balance on first use."""
+    found = session.scalar(select(Account).where(Account.owner == owner))
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            found = Account(owner=owner, kind=kind_of(owner), balance=0)
+            session.add(found)
+    except IntegrityError:  # another transaction opened it at the same moment
+        found = session.scalar(select(Account).where(Account.owner == owner))
+    assert found is not None
+    return found
+
+
+def balance(session: Session, owner: str) -> int:
+    return session.scalar(select(Account.balance).where(Account.owner == owner)) or 0
+
+
+def transfer(
+    session: Session,
+    *,
+    initiator: str,
+    key: str,
+    source: str,
+    target: str,
+    amount: int,
+    reason: str,
+    note: str = "",
+    actor_id: int | None = None,
+) -> Transfer:
+    """Move `amount` tokens; a retry with the same (initiator, key) returns the first transfer."""
+    if amount <= 0 or source == target:
+        raise CommonsError(
+            ErrorCode.VALIDATION_FAILED, "a transfer moves a positive amount between two accounts"
+        )
+    existing = _earlier(session, initiator, key)
+    if existing is not None:
+        return _same_or_conflict(existing, source, target, amount)
+    debit, credit = account(session, source), account(session, target)
+    try:
+        with session.begin_nested():
+            moved = _book(
+                session,
+                initiator=initiator,
+                key=key,
+                debit=debit,
+                credit=credit,
+                amount=amount,
+                reason=reason,
+                note=note,
+                actor_id=actor_id,
+            )
+    except IntegrityError:  # the same key, committed by a concurrent retry
+        return _same_or_conflict(_earlier(session, initiator, key), source, target, amount)
+    return moved
+
+
+def _book(
+    session: Session,
+    *,
+    initiator: str,
+    key: str,
+    debit: Account,
+    credit: Account,
+    amount: int,
+    reason: str,
+    note: str,
+    actor_id: int | None,
+) -> Transfer:
+    entry = log.record(
+        session,
+        TRANSFER_EVENT,
+        actor_id=actor_id,
+        data={
+            "from": debit.owner,
+            "to": credit.owner,
+            "amount": amount,
+            "reason": reason,
+            "note": personal(note) if note else "",
+            "key": personal(f"{initiator}/{key}"),
+        },
+    )
+    moved = Transfer(
+        initiator=initiator,
+        idempotency_key=key,
+        from_account_id=debit.id,
+        to_account_id=credit.id,
+        amount=amount,
+        reason=reason,
+        note=note,
+        record_id=entry.id,
+    )
+    session.add(moved)
+    session.flush()
+    _move(session, debit, credit, amount)
+    return moved
+
+
+def _move(session: Session, debit: Account, credit: Account, amount: int) -> None:
+    """Change both balances, lower account id first so that crossing transfers cannot deadlock."""
+    for account_row, change in sorted(((debit, -amount), (credit, amount)), key=lambda pair: pair[0].id):
+        guard = or_(Account.balance + change >= 0, Account.kind == AccountKind.ISSUANCE)
+        done = session.execute(
+            update(Account)
+            .where(Account.id == account_row.id, guard)
+            .values(balance=Account.balance + change)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            raise CommonsError(ErrorCode.INSUFFICIENT_FUNDS, f"{debit.owner} has fewer than {amount} tokens")
+        session.expire(account_row, ["balance"])
+
+
+def _earlier(session: Session, initiator: str, key: str) -> Transfer | None:
+    return session.scalar(
+        select(Transfer).where(Transfer.initiator == initiator, Transfer.idempotency_key == key)
+    )
+
+
+def _same_or_conflict(earlier: Transfer | None, source: str, target: str, amount: int) -> Transfer:
+    if earlier is None:
+        raise CommonsError(ErrorCode.IDEMPOTENCY_CONFLICT, "the transfer could not be completed; retry it")
+    same = (earlier.from_account.owner, earlier.to_account.owner, earlier.amount) == (source, target, amount)
+    if not same:
+        raise CommonsError(ErrorCode.IDEMPOTENCY_CONFLICT)
+    return earlier
+
+
+def mint(session: Session, *, key: str, target: str, amount: int, reason: str) -> Transfer:
+    """New tokens from the issuance account (the only account that goes below zero)."""
+    return transfer(
+        session, initiator=ISSUANCE, key=key, source=ISSUANCE, target=target, amount=amount, reason=reason
+    )
+
+
+def parameter(session: Session, name: str, default: int = 0) -> int:
+    value = session.scalar(select(Parameter.value).where(Parameter.name == name))
+    return default if value is None else int(value)
+
+
+def set_parameter(session: Session, name: str, value: int) -> None:
+    found = session.get(Parameter, name)
+    if found is None:
+        session.add(Parameter(name=name, value=value))
+    else:
+        found.value = value
+    session.flush()
+
+
+def reward(session: Session, event: str, *, subject: str, contributors: Iterable[int]) -> list[Transfer]:
+    """Mint the reward policy's amount for `event` to each contributor a domain names (once per subject)."""
+    amount = parameter(session, REWARD_PREFIX + event)
+    if amount <= 0:
+        return []
+    return [
+        mint(
+            session,
+            key=f"{event}/{subject}/{member_id}",
+            target=member_account(member_id),
+            amount=amount,
+            reason=event,
+        )
+        for member_id in sorted(set(contributors))
+    ]
+
+
+def history(session: Session, owner: str, page: PageRequest) -> Page[Transfer]:
+    mine = account(session, owner)
+    query = select(Transfer).where(
+        or_(Transfer.from_account_id == mine.id, Transfer.to_account_id == mine.id)
+    )
+    return paginate(session, query.order_by(Transfer.id.desc()), page)
+
+
+def balances_at(session: Session, size: int) -> dict[str, int]:
+    """The stored balances less the transfers the first `size` log entries do not hold yet.
+
+    What an auditor's replay of those entries must give; a mismatch means the balances and the log differ.
+    """
+    totals = {owner: balance for owner, balance in session.execute(select(Account.owner, Account.balance))}
+    later = session.execute(
+        select(Transfer.amount, Transfer.from_account_id, Transfer.to_account_id)
+        .outerjoin(LogEntry, LogEntry.record_id == Transfer.record_id)
+        .where(or_(LogEntry.index.is_(None), LogEntry.index >= size))
+    ).all()
+    owners = (
+        {key: owner for key, owner in session.execute(select(Account.id, Account.owner))} if later else {}
+    )
+    for amount, source, target in later:
+        totals[owners[source]] += amount
+        totals[owners[target]] -= amount
+    return {owner: total for owner, total in sorted(totals.items()) if total}
+
+
+def replay(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Balances recomputed from log entries alone, as an auditor does."""
+    totals: dict[str, int] = {}
+    for document in entries:
+        if document.get("event") != TRANSFER_EVENT:
+            continue
+        data = document["data"]
+        totals[data["from"]] = totals.get(data["from"], 0) - int(data["amount"])
+        totals[data["to"]] = totals.get(data["to"], 0) + int(data["amount"])
+    return {owner: total for owner, total in sorted(totals.items()) if total}
