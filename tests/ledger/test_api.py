@@ -1,4 +1,4 @@
-"""The log over HTTP: tlog-tiles resources with their headers, JSON proofs, receipts, and events on the log."""
+"""The log over HTTP: tlog-tiles resources and headers, JSON proofs, receipts, and events on the log."""
 
 import base64
 import json
