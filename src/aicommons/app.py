@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,9 +23,12 @@ from aicommons.core.security import ensure_signing_key
 from aicommons.core.web import Pages
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
+from aicommons.ledger import tokens, witness
+from aicommons.ledger import views as ledger_views
 from aicommons.ledger.note import Signer
 from aicommons.members import api as members_api
 from aicommons.members import views as members_views
+from aicommons.members.auth import optional_member
 from aicommons.web.navigation import LoginRequired, to_login
 
 JOB_HANDLERS: Mapping[str, jobs.Handler] = {
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(LoginRequired, to_login)
     for router in (
         ledger_api.tlog,
+        ledger_api.well_known,
         ledger_api.router,
         members_api.router,
         communities_api.router,
@@ -72,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         communities_views.router,
     ):
         app.include_router(router)
+    # The ledger cannot know members; resolving the visitor here lets its pages' header show who is logged in.
+    app.include_router(ledger_views.router, dependencies=[Depends(optional_member)])
     app.mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static")
     return app
 
@@ -83,18 +89,21 @@ def log_identity(settings: Settings) -> ledger.LogIdentity:
 
 
 def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.LogIdentity) -> jobs.Worker:
-    """A job worker whose chore between jobs is to sequence the log."""
+    """A job worker whose chores between jobs are to sequence the log and have witnesses cosign it."""
 
     def sequence() -> None:
         with unit_of_work(factory) as session:
-            ledger.integrate(session, log)
+            checkpoint = ledger.integrate(session, log)
+            if checkpoint is not None:
+                tokens.reward_intervals(session, checkpoint.size)
 
+    witnessing = [witness.witness_chore(factory, settings.witnesses)] if settings.witnesses else []
     return jobs.Worker(
         factory,
         JOB_HANDLERS,
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
-        chores=[sequence],
+        chores=[sequence, *witnessing],
     )
 
 

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community, Role
 from aicommons.communities.schemas import CommunityCreate, CommunityRegister
+from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
-from aicommons.members.schemas import ProfileUpdate, SignUp
+from aicommons.members.schemas import ProfileUpdate, SignUp, TransferCreate
 
 DEMO_PASSWORD = "commons-demo-2026"
 DEMO_LOGIN = "amina"
@@ -250,9 +251,27 @@ def is_seeded(session: Session) -> bool:
     return session.scalar(select(Member.id).where(Member.handle == DEMO_LOGIN)) is not None
 
 
+REWARDS = {
+    "reward:communities:community:create": 50,
+    "reward:communities:community:register": 25,
+    tokens.INTERVAL_ENTRIES: 100,
+    tokens.INTERVAL_AMOUNT: 20,
+}
+WELCOME_TOKENS = 100
+GIFTS = (
+    ("kofi", "diego", 15, "Thanks for the crop photos"),
+    ("mei", "pita", 30, "For the sensor data"),
+    ("amina", "grace", 20, "Community health training"),
+    ("lucia", "fatima", 10, "Radio lesson plans"),
+)
+
+
 def seed(session: Session, progress: Callable[[str], None] = lambda _: None) -> None:
     """Create the demo members and communities (call on an empty commons; it commits nothing)."""
+    for name, value in REWARDS.items():
+        tokens.set_parameter(session, name, value)
     people = {person.handle: _add_member(session, person) for person in MEMBERS}
+    _welcome(session, people)
     progress(f"{len(people)} members")
     created = [_add_community(session, dict(spec), people) for spec in COMMUNITIES]
     registered = communities.register(session=session, registrar=people["amina"], form=REGISTERED)
@@ -260,6 +279,25 @@ def seed(session: Session, progress: Callable[[str], None] = lambda _: None) -> 
     progress(f"{len(created) + 1} communities")
     for community in [*created, registered]:
         communities.request_stats_refresh(session=session, actor=people["amina"], community=community)
+    _gifts(session, people)
+    progress("tokens and transfers")
+
+
+def _welcome(session: Session, people: dict[str, Member]) -> None:
+    """Every demo member starts with a few tokens, minted on the log."""
+    for member in people.values():
+        target = tokens.member_account(member.id)
+        tokens.mint(
+            session, key=f"welcome/{member.id}", target=target, amount=WELCOME_TOKENS, reason="welcome"
+        )
+
+
+def _gifts(session: Session, people: dict[str, Member]) -> None:
+    for giver, receiver, amount, note in GIFTS:
+        form = TransferCreate(
+            to=receiver, amount=amount, note=note, idempotency_key=f"demo-{giver}-{receiver}"
+        )
+        members.send_tokens(session=session, sender=people[giver], form=form)
 
 
 def _add_member(session: Session, person: DemoMember) -> Member:

@@ -162,3 +162,27 @@ def test_eight_concurrent_writers_on_hot_accounts_keep_every_invariant(factory, 
     assert sum(final[o] for o in hot) == 5_000
     assert moved == len(succeeded) > 0  # no transfer lost, none duplicated by its retry
     assert replayed(factory, sequence) == {owner: b for owner, b in sorted(final.items()) if b}
+
+
+def test_creating_a_community_earns_the_policys_reward(client, factory, make_member, token_for):
+    from tests.communities.conftest import community_form
+
+    creator = make_member("creator")
+    with unit_of_work(factory) as session:
+        tokens.set_parameter(session, "reward:communities:community:create", 40)
+    client.post("/api/v1/communities", headers=token_for(creator), json=community_form("nurses"))
+    refused = client.post("/api/v1/communities", headers=token_for(creator), json=community_form("nurses"))
+    assert refused.status_code == 409
+    assert balances(factory)[tokens.member_account(creator.id)] == 40
+
+
+def test_each_completed_interval_of_the_log_mints_the_block_reward_once(factory):
+    with unit_of_work(factory) as session:
+        tokens.set_parameter(session, tokens.INTERVAL_ENTRIES, 10)
+        tokens.set_parameter(session, tokens.INTERVAL_AMOUNT, 7)
+        assert len(tokens.reward_intervals(session, 25)) == 2
+        assert tokens.reward_intervals(session, 29) == []
+        assert len(tokens.reward_intervals(session, 30)) == 1
+        tokens.set_parameter(session, tokens.INTERVAL_ENTRIES, 3)  # too short: it would feed itself
+        assert tokens.reward_intervals(session, 100) == []
+    assert balances(factory)["treasury"] == 21

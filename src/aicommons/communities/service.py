@@ -25,6 +25,7 @@ from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
 from aicommons.ledger import service as ledger
+from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 
@@ -35,6 +36,12 @@ def create(*, session: Session, creator: Member, form: CommunityCreate) -> Commu
     """A new community with its creator as steward."""
     community = _new_community(session, form, creator)
     _record(session, "communities:community:create", creator, community, _public_facts(community))
+    tokens.reward(
+        session,
+        "communities:community:create",
+        subject=f"community:{community.id}",
+        contributors=[creator.id],
+    )
     _add_membership(session, community, creator, Role.STEWARD)
     session.flush()
     return community
@@ -48,6 +55,13 @@ def register(*, session: Session, registrar: Member, form: CommunityRegister) ->
     community.channels = [channel.model_dump(mode="json") for channel in form.channels]
     facts = _public_facts(community) | {"steward": steward.id}
     _record(session, "communities:community:register", registrar, community, facts)
+    contributors = {registrar.id, steward.id}
+    tokens.reward(
+        session,
+        "communities:community:register",
+        subject=f"community:{community.id}",
+        contributors=contributors,
+    )
     _add_membership(session, community, steward, Role.STEWARD, actor=registrar)
     if steward.id != registrar.id:
         _add_membership(session, community, registrar, Role.ORGANIZER)

@@ -203,6 +203,27 @@ def reward(session: Session, event: str, *, subject: str, contributors: Iterable
     ]
 
 
+INTERVAL_ENTRIES = "reward:interval-entries"
+INTERVAL_AMOUNT = "reward:interval"
+INTERVAL_PAID = "reward:interval-paid"
+MIN_INTERVAL = 10  # a reward is itself an entry: shorter intervals would feed themselves
+
+
+def reward_intervals(session: Session, size: int) -> list[Transfer]:
+    """The per-interval ("block") reward: for each completed interval of the log, mint to the treasury."""
+    every, amount = parameter(session, INTERVAL_ENTRIES), parameter(session, INTERVAL_AMOUNT)
+    if every < MIN_INTERVAL or amount <= 0:
+        return []
+    paid, due = parameter(session, INTERVAL_PAID), size // every
+    minted = [
+        mint(session, key=f"interval/{every}/{n}", target=TREASURY, amount=amount, reason=INTERVAL_AMOUNT)
+        for n in range(paid + 1, due + 1)
+    ]
+    if due > paid:
+        set_parameter(session, INTERVAL_PAID, due)
+    return minted
+
+
 def history(session: Session, owner: str, page: PageRequest) -> Page[Transfer]:
     mine = account(session, owner)
     query = select(Transfer).where(
