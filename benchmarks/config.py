@@ -7,6 +7,56 @@ from dataclasses import dataclass
 P50_TARGET_MS = 20.0
 P99_TARGET_MS = 100.0
 DEMO_TARGET_S = 15.0
+APPENDS_TARGET_PER_S = {"sqlite": 2_000.0, "postgresql": 1_000.0}
+PROOF_TARGET_MS = 5.0
+PROOF_MAX_HASHES = 20
+VERIFY_TARGET_S = 60.0
+TRANSFERS_TARGET_PER_S = {"postgresql": 1_000.0}
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    """The sizes of the transparency log and token ledger benchmarks (AICOMMONS_BENCH_* variables)."""
+
+    enabled: bool = True
+    appends: int = 10_000
+    single_appends: int = 3_000
+    sqlite_writers: int = 4
+    postgres_writers: int = 8
+    log_size: int = 1_000_000
+    postgres_log_size: int = 1_000_000
+    proofs: int = 500
+    verify: bool = True
+    transfers: int = 8_000
+    transfer_writers: int = 8
+    hot_accounts: int = 10
+
+    def writers_on(self, database: str) -> int:
+        return self.postgres_writers if database == "postgresql" else self.sqlite_writers
+
+    def log_size_on(self, database: str) -> int:
+        return self.postgres_log_size if database == "postgresql" else self.log_size
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "LedgerConfig":
+        def number(name: str, default: int) -> int:
+            return int(environ.get(f"AICOMMONS_BENCH_{name}", default))
+
+        log_size = number("LOG_SIZE", cls.log_size)
+        return cls(
+            enabled=environ.get("AICOMMONS_BENCH_LEDGER", "1") != "0",
+            appends=number("APPENDS", cls.appends),
+            single_appends=number("SINGLE_APPENDS", cls.single_appends),
+            sqlite_writers=number("SQLITE_WRITERS", cls.sqlite_writers),
+            postgres_writers=number("POSTGRES_WRITERS", cls.postgres_writers),
+            log_size=log_size,
+            postgres_log_size=number("POSTGRES_LOG_SIZE", log_size),
+            proofs=number("PROOFS", cls.proofs),
+            verify=environ.get("AICOMMONS_BENCH_VERIFY", "1") != "0",
+            transfers=number("TRANSFERS", cls.transfers),
+            transfer_writers=number("TRANSFER_WRITERS", cls.transfer_writers),
+            hot_accounts=number("HOT_ACCOUNTS", cls.hot_accounts),
+        )
 
 
 @dataclass(frozen=True)
@@ -19,6 +69,8 @@ class BenchConfig:
     postgres_url: str = ""
     profile: bool = False
     demo: bool = True
+    search: bool = True
+    ledger: LedgerConfig = LedgerConfig()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "BenchConfig":
@@ -30,4 +82,6 @@ class BenchConfig:
             postgres_url=postgres or "",
             profile=environ.get("AICOMMONS_BENCH_PROFILE", "") == "1",
             demo=environ.get("AICOMMONS_BENCH_DEMO", "1") != "0",
+            search=environ.get("AICOMMONS_BENCH_SEARCH", "1") != "0",
+            ledger=LedgerConfig.from_env(environ),
         )

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = Field(default=60.0, gt=0, description="a job silent this long fails")
     session_days: int = Field(default=14, ge=1, le=365, description="how long a browser login lasts")
     secure_cookies: bool = Field(default=False, description="mark cookies Secure (set behind HTTPS)")
+    witnesses: list[str] = Field(
+        default=[],
+        description='witnesses asked to cosign checkpoints: a JSON list of "URL VKEY" strings, e.g. '
+        '["https://witness.example/w1 witness.example/w1+1234abcd+BK..."]',
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -30,6 +35,15 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             return "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    @field_validator("witnesses")
+    @classmethod
+    def _url_and_key(cls, witnesses: list[str]) -> list[str]:
+        for witness in witnesses:
+            url, _, vkey = witness.strip().partition(" ")
+            if not url.startswith(("http://", "https://")) or not vkey.strip():
+                raise ValueError(f"{witness!r} is not 'URL VKEY'")
+        return witnesses
 
     @property
     def resolved_database_url(self) -> str:

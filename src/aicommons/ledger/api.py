@@ -22,6 +22,7 @@ from aicommons.ledger.schemas import (
 
 tlog = APIRouter(prefix="/ledger", tags=["ledger (tlog-tiles)"])
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+well_known = APIRouter(prefix="/.well-known/aicommons", tags=["ledger (tlog-tiles)"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "no-cache"
@@ -47,6 +48,12 @@ def checkpoint(session: DbSession) -> Response:
 def key(request: Request) -> Response:
     """The verifier key of the commons' checkpoints (signed-note format)."""
     return PlainTextResponse(signer_key(request) + "\n", headers={"Cache-Control": "public, max-age=3600"})
+
+
+@well_known.get("/ledger-key", response_class=PlainTextResponse)
+def well_known_key(request: Request) -> Response:
+    """The verifier key of the commons' checkpoints, at its well-known address."""
+    return key(request)
 
 
 @tlog.get("/tile/{path:path}")

@@ -56,3 +56,9 @@ def search(session: Session, filters: EntryFilter, page: PageRequest) -> Page[Lo
     if filters.community is not None:
         query = query.where(LogEntry.community_id == filters.community)
     return paginate(session, query.order_by(LogEntry.index.desc()), page)
+
+
+def event_names(session: Session) -> list[str]:
+    """The event names that occur within the newest checkpoint, for the explorer's filter."""
+    query = select(LogEntry.event).where(LogEntry.index < service.tree_size(session)).distinct()
+    return list(session.scalars(query.order_by(LogEntry.event)))

@@ -1,5 +1,6 @@
 """The rules of membership in the commons: accounts, profiles, roles, logins and API tokens."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
@@ -12,7 +13,7 @@ from aicommons.core.pagination import Page, PageRequest
 from aicommons.core.security import hash_password, new_secret, secret_hash, verify_password
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
-from aicommons.ledger.models import Transfer
+from aicommons.ledger.models import AccountKind, Transfer
 from aicommons.members import permissions
 from aicommons.members.models import ApiToken, GlobalRole, LoginSession, Member
 from aicommons.members.schemas import ProfileUpdate, SignUp, TokenCreate, TransferCreate
@@ -140,6 +141,16 @@ def account(*, session: Session, member: Member, page: PageRequest) -> tuple[int
     """A member's balance and their transfers, newest first."""
     owner = tokens.member_account(member.id)
     return tokens.balance(session, owner), tokens.history(session, owner, page)
+
+
+def account_handles(*, session: Session, transfers: Iterable[Transfer]) -> dict[str, str]:
+    """The handles behind the member accounts of `transfers`, by account owner ("member:12" -> "amina")."""
+    owners = {account.owner for moved in transfers for account in (moved.from_account, moved.to_account)}
+    ids = {int(owner.split(":", 1)[1]) for owner in owners if tokens.kind_of(owner) is AccountKind.MEMBER}
+    if not ids:
+        return {}
+    rows = session.execute(select(Member.id, Member.handle).where(Member.id.in_(ids)))
+    return {tokens.member_account(member_id): handle for member_id, handle in rows}
 
 
 def member_for_token(*, session: Session, secret: str) -> Member:

@@ -1,6 +1,7 @@
-"""HTML pages of the members domain: sign up, log in and out, one's profile and API tokens, job progress."""
+"""HTML pages of the members domain: sign up, log in and out, one's profile, API tokens and wallet, jobs."""
 
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from aicommons.core import jobs
 from aicommons.core.config import Settings
 from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.vocabulary import Sector
 from aicommons.core.web import (
     AppSettings,
@@ -20,17 +22,36 @@ from aicommons.core.web import (
     parse_form,
     require_csrf,
 )
+from aicommons.ledger import tokens
+from aicommons.ledger.models import Transfer
 from aicommons.members import service
 from aicommons.members.auth import LOGIN_COOKIE, OptionalMember, PageMember, set_login_cookie
 from aicommons.members.models import Member
-from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate
-from aicommons.web.navigation import local_path, refusal, see_other
+from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate, TransferCreate
+from aicommons.web.navigation import Refusal, local_path, refusal, see_other, wants_fragment
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 
 SECTORS = [(sector.value, sector.value.replace("-", " ").capitalize()) for sector in Sector]
 FIELD_OF = {ErrorCode.HANDLE_TAKEN: "handle", ErrorCode.EMAIL_TAKEN: "email"}
 FINISHED = (jobs.JobState.SUCCEEDED, jobs.JobState.FAILED)
+TRANSFER_FIELD_OF = {
+    ErrorCode.MEMBER_NOT_FOUND: "to",
+    ErrorCode.VALIDATION_FAILED: "to",
+    ErrorCode.INSUFFICIENT_FUNDS: "amount",
+}
+TRANSFER_MESSAGES = {
+    # The ledger's own words name accounts ("member:12 has fewer than 50 tokens"); a member reads these.
+    ErrorCode.INSUFFICIENT_FUNDS: "You do not have that many tokens.",
+    ErrorCode.VALIDATION_FAILED: "You cannot send tokens to yourself.",  # the only rule send_tokens adds
+    ErrorCode.IDEMPOTENCY_CONFLICT: "This form was already used for another transfer: check your history "
+    "below, then send again.",
+}
+ACCOUNT_LABELS = {"issuance": "New tokens", "treasury": "The commons' treasury"}
+REASON_LABELS = {"members:transfer": "Transfer"}
+PROFILE_TRANSFERS = 3
+
+Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("/signup")
@@ -150,7 +171,83 @@ def revoke_token(request: Request, token_id: int, session: DbSession, viewer: Pa
     return see_other("/profile#tokens")
 
 
+@router.get("/wallet")
+def wallet_page(
+    *,
+    request: Request,
+    pages: PageRenderer,
+    session: DbSession,
+    viewer: PageMember,
+    page: Paging,
+    sent: int | None = None,
+    to: str = "",
+) -> Response:
+    """Balance, history and the send form; the history's page links swap only the history."""
+    values = {"to": to, "idempotency_key": _new_key()}
+    context = _wallet(session, viewer, page, sent=sent, values=values, errors={})
+    template = "members/_history.html" if wants_fragment(request, "history") else "members/wallet.html"
+    response = pages.render(request, template, context)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@router.post("/wallet")
+def send_tokens(
+    request: Request, pages: PageRenderer, data: FormData, session: DbSession, viewer: PageMember
+) -> Response:
+    """Send tokens; the form's idempotency key, made when it was shown, makes a second submit a no-op."""
+    try:
+        moved = service.send_tokens(session=session, sender=viewer, form=parse_form(TransferCreate, data))
+    except (ValidationError, CommonsError) as error:
+        errors, status = _transfer_refused(session, error)
+        conflict = isinstance(error, CommonsError) and error.code is ErrorCode.IDEMPOTENCY_CONFLICT
+        values = data | {"idempotency_key": _new_key()} if conflict else data
+        context = _wallet(session, viewer, PageRequest(), values=values, errors=errors)
+        return pages.render(request, "members/wallet.html", context, status_code=status)
+    return see_other(f"/wallet?sent={moved.id}")
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _transfer_refused(session: Session, error: ValidationError | CommonsError) -> Refusal:
+    errors, status = refusal(session, error, TRANSFER_FIELD_OF)
+    if isinstance(error, CommonsError) and error.code in TRANSFER_MESSAGES:
+        errors = {TRANSFER_FIELD_OF.get(error.code, "form"): TRANSFER_MESSAGES[error.code]}
+    return Refusal(errors, status)
+
+
+def _wallet(
+    session: Session, member: Member, page: PageRequest, *, sent: int | None = None, **context: Any
+) -> dict[str, Any]:
+    """The wallet page: the balance, a page of transfers and, after a send, the transfer just made."""
+    balance, history = service.account(session=session, member=member, page=page)
+    mine = tokens.member_account(member.id)
+    just_sent = next((t for t in history.items if t.id == sent and t.from_account.owner == mine), None)
+    return _transfers(session, member, history.items) | {
+        "balance": balance,
+        "history": history,
+        "just_sent": just_sent,
+        **context,
+    }
+
+
+def _transfers(session: Session, member: Member, transfers: list[Transfer]) -> dict[str, Any]:
+    """What the transfers table needs to name each counterparty and reason."""
+    return {
+        "viewer": member,
+        "mine": tokens.member_account(member.id),
+        "handles": service.account_handles(session=session, transfers=transfers),
+        "account_labels": ACCOUNT_LABELS,
+        "reason_labels": REASON_LABELS,
+    }
+
+
 def _profile(session: Session, member: Member, **context: Any) -> dict[str, Any]:
+    balance, recent = service.account(
+        session=session, member=member, page=PageRequest(size=PROFILE_TRANSFERS)
+    )
     values = {
         "display_name": member.display_name,
         "bio": member.bio,
@@ -165,6 +262,9 @@ def _profile(session: Session, member: Member, **context: Any) -> dict[str, Any]
         "token_errors": {},
         "tokens": service.list_tokens(session=session, member=member),
         "choices": {"sectors": SECTORS},
+        "balance": balance,
+        "recent": recent,
+        **_transfers(session, member, recent.items),
         **context,
     }
 
