@@ -92,6 +92,23 @@ class Client:
         result: JSON = self._call("POST", f"/communities/{slug}/stats/refresh")
         return result
 
+    def account(self, *, page: int = 1, size: int = 20) -> JSON:
+        """Your token balance and a page of your transfers, newest first."""
+        result: JSON = self._call("GET", "/me/account", params={"page": page, "size": size})
+        return result
+
+    def send_tokens(self, to: str, amount: int, *, key: str, note: str = "") -> JSON:
+        """Send tokens to a member; retrying with the same `key` never sends twice."""
+        body = {"to": to, "amount": amount, "note": note, "idempotency_key": key}
+        result: JSON = self._call("POST", "/me/transfers", json=body)
+        return result
+
+    def log_entries(self, *, page: int = 1, size: int = 20, **filters: Any) -> JSON:
+        """Entries of the transparency log, newest first: filters are event, actor, community."""
+        params = {key: value for key, value in filters.items() if value is not None}
+        result: JSON = self._call("GET", "/ledger/entries", params={**params, "page": page, "size": size})
+        return result
+
     def job(self, job_id: int) -> JSON:
         result: JSON = self._call("GET", f"/jobs/{job_id}")
         return result
