@@ -42,8 +42,11 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.size))
 
 
-def paginate(session: Session, query: Select[T], request: PageRequest) -> Page[T]:
-    """One page of `query` (which must already be ordered) and the total count of its rows."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def paginate(
+    session: Session, query: Select[T], request: PageRequest, *, total: int | None = None
+) -> Page[T]:
+    """One page of `query` (which must already be ordered) and the count of its rows (unless known)."""
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     items = list(session.scalars(query.limit(request.size).offset(request.offset)))
     return Page(items=items, total=total, page=request.page, size=request.size)

@@ -48,14 +48,17 @@ def tlog_proof(session: Session, index: int) -> str:
 
 
 def search(session: Session, filters: EntryFilter, page: PageRequest) -> Page[LogEntry]:
-    query = select(LogEntry).where(LogEntry.index < service.tree_size(session))
+    """Entries within the newest checkpoint, newest first; unfiltered, the count is the tree size."""
+    size = service.tree_size(session)
+    query = select(LogEntry).where(LogEntry.index < size)
+    unfiltered = not filters.event and filters.actor is None and filters.community is None
     if filters.event:
         query = query.where(LogEntry.event.startswith(filters.event, autoescape=True))
     if filters.actor is not None:
         query = query.where(LogEntry.actor_id == filters.actor)
     if filters.community is not None:
         query = query.where(LogEntry.community_id == filters.community)
-    return paginate(session, query.order_by(LogEntry.index.desc()), page)
+    return paginate(session, query.order_by(LogEntry.index.desc()), page, total=size if unfiltered else None)
 
 
 def event_names(session: Session) -> list[str]:
