@@ -23,11 +23,20 @@ from aicommons.communities.schemas import (
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.vocabulary import Region, Sector
-from aicommons.core.web import DbSession, FormData, PageRenderer, Pages, form_errors, parse_form, require_csrf
+from aicommons.core.web import (
+    DbSession,
+    FormData,
+    PageRenderer,
+    Pages,
+    form_errors,
+    parse_form,
+    require_csrf,
+    wants_fragment,
+)
 from aicommons.members import service as members
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
-from aicommons.web.navigation import refusal, see_other, wants_fragment
+from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 

@@ -152,3 +152,12 @@ PageRenderer = Annotated[Pages, Depends(pages)]
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment(request: Request, target: str) -> bool:
+    """An HTMX request that swaps only the element `target` (not a history restore of the page)."""
+    return (
+        is_htmx(request)
+        and request.headers.get("HX-Target") == target
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )

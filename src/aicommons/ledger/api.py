@@ -3,7 +3,7 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -11,6 +11,7 @@ from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import DbSession
 from aicommons.ledger import receipts, service, tiles, tokens
 from aicommons.ledger.schemas import (
+    LAST_INDEX,
     BalancesRead,
     CheckpointRead,
     ConsistencyRead,
@@ -27,6 +28,8 @@ well_known = APIRouter(prefix="/.well-known/aicommons", tags=["ledger (tlog-tile
 IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "no-cache"
 Paging = Annotated[PageRequest, Depends(page_request)]
+EntryIndex = Annotated[int, Path(ge=0, le=LAST_INDEX, description="the entry's index, from 0")]
+TreeSize = Annotated[int, Query(ge=0, le=LAST_INDEX, description="a tree size the log has signed")]
 
 
 def signer_key(request: Request) -> str:
@@ -83,12 +86,16 @@ def entries(filters: Annotated[EntryFilter, Query()], page: Paging, session: DbS
 
 
 @router.get("/entries/{index}")
-def entry(index: int, session: DbSession) -> EntryRead:
+def entry(index: EntryIndex, session: DbSession) -> EntryRead:
     return EntryRead.of(service.entry(session, index))
 
 
 @router.get("/entries/{index}/proof")
-def inclusion(index: int, session: DbSession, size: int | None = None) -> InclusionRead:
+def inclusion(
+    index: EntryIndex,
+    session: DbSession,
+    size: TreeSize | None = None,
+) -> InclusionRead:
     """The entry's inclusion proof in the tree of `size` entries (the newest checkpoint by default)."""
     found = service.entry(session, index)
     size = size or service.tree_size(session)
@@ -97,18 +104,22 @@ def inclusion(index: int, session: DbSession, size: int | None = None) -> Inclus
 
 
 @router.get("/entries/{index}/receipt", response_class=PlainTextResponse)
-def receipt(index: int, session: DbSession) -> Response:
+def receipt(index: EntryIndex, session: DbSession) -> Response:
     """An offline receipt in the C2SP tlog-proof format: the entry's proof and the signed checkpoint."""
     return PlainTextResponse(receipts.tlog_proof(session, index), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/consistency")
-def consistency(old: int, new: int, session: DbSession) -> ConsistencyRead:
+def consistency(
+    old: TreeSize,
+    new: TreeSize,
+    session: DbSession,
+) -> ConsistencyRead:
     return ConsistencyRead(old=old, new=new, proof=_b64(service.consistency_proof(session, old, new)))
 
 
 @router.get("/balances")
-def balances(session: DbSession, size: int | None = None) -> BalancesRead:
+def balances(session: DbSession, size: TreeSize | None = None) -> BalancesRead:
     """Every non-zero balance as of the first `size` entries: what a replay of those entries must give."""
     size = service.tree_size(session) if size is None else size
     if not 0 <= size <= service.tree_size(session):

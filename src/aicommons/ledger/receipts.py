@@ -2,8 +2,8 @@
 
 import base64
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
@@ -62,6 +62,14 @@ def search(session: Session, filters: EntryFilter, page: PageRequest) -> Page[Lo
 
 
 def event_names(session: Session) -> list[str]:
-    """The event names that occur within the newest checkpoint, for the explorer's filter."""
-    query = select(LogEntry.event).where(LogEntry.index < service.tree_size(session)).distinct()
-    return list(session.scalars(query.order_by(LogEntry.event)))
+    """The event names on the log, for the explorer's filter.
+
+    One index probe per name (a recursive "next name after this one"), where DISTINCT would read
+    every entry; the sequencer commits entries with their checkpoint, so all are within it.
+    """
+    names = select(func.min(LogEntry.event).label("event")).cte("names", recursive=True)
+    later = aliased(LogEntry)
+    following = select(func.min(later.event)).where(later.event > names.c.event).scalar_subquery()
+    names = names.union_all(select(following).where(names.c.event.is_not(None)))
+    query = select(names.c.event).where(names.c.event.is_not(None)).order_by(names.c.event)
+    return list(session.scalars(query))

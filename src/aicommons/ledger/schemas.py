@@ -11,11 +11,14 @@ from aicommons.core.pagination import Page
 from aicommons.ledger import merkle
 from aicommons.ledger.models import LogCheckpoint, LogEntry
 
+LAST_ID = 2**31 - 1  # the largest id an INTEGER column holds
+LAST_INDEX = 2**63 - 1  # the largest log index a BIGINT holds
+
 
 class EntryFilter(BaseModel):
     event: Annotated[str, StringConstraints(max_length=80, pattern=r"^[a-z0-9:_-]*$")] = ""
-    actor: int | None = Field(default=None, ge=1)
-    community: int | None = Field(default=None, ge=1)
+    actor: int | None = Field(default=None, ge=1, le=LAST_ID)
+    community: int | None = Field(default=None, ge=1, le=LAST_ID)
 
 
 class EntryRead(BaseModel):

@@ -146,7 +146,9 @@ def _move(session: Session, debit: Account, credit: Account, amount: int) -> Non
             .execution_options(synchronize_session=False)
         )
         if done.rowcount == 0:  # type: ignore[attr-defined]
-            raise CommonsError(ErrorCode.INSUFFICIENT_FUNDS, f"{debit.owner} has fewer than {amount} tokens")
+            raise CommonsError(
+                ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
+            )
         session.expire(account_row, ["balance"])
 
 
@@ -225,10 +227,9 @@ def reward_intervals(session: Session, size: int) -> list[Transfer]:
 
 
 def history(session: Session, owner: str, page: PageRequest) -> Page[Transfer]:
-    mine = account(session, owner)
-    query = select(Transfer).where(
-        or_(Transfer.from_account_id == mine.id, Transfer.to_account_id == mine.id)
-    )
+    """An account's transfers, newest first (reading opens no account)."""
+    mine = select(Account.id).where(Account.owner == owner).scalar_subquery()
+    query = select(Transfer).where(or_(Transfer.from_account_id == mine, Transfer.to_account_id == mine))
     return paginate(session, query.order_by(Transfer.id.desc()), page)
 
 

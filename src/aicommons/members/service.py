@@ -124,6 +124,8 @@ def revoke_token(*, session: Session, member: Member, token_id: int) -> ApiToken
 def send_tokens(*, session: Session, sender: Member, form: TransferCreate) -> Transfer:
     """A member-to-member transfer with a note; the log holds the note only as a hash."""
     recipient = get(session=session, handle=form.to)
+    if recipient.id == sender.id:
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, "you cannot send tokens to yourself")
     return tokens.transfer(
         session,
         initiator=tokens.member_account(sender.id),

@@ -21,6 +21,7 @@ from aicommons.core.web import (
     is_htmx,
     parse_form,
     require_csrf,
+    wants_fragment,
 )
 from aicommons.ledger import tokens
 from aicommons.ledger.models import Transfer
@@ -28,7 +29,7 @@ from aicommons.members import service
 from aicommons.members.auth import LOGIN_COOKIE, OptionalMember, PageMember, set_login_cookie
 from aicommons.members.models import Member
 from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate, TransferCreate
-from aicommons.web.navigation import Refusal, local_path, refusal, see_other, wants_fragment
+from aicommons.web.navigation import Refusal, local_path, refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 
@@ -41,7 +42,7 @@ TRANSFER_FIELD_OF = {
     ErrorCode.INSUFFICIENT_FUNDS: "amount",
 }
 TRANSFER_MESSAGES = {
-    # The ledger's own words name accounts ("member:12 has fewer than 50 tokens"); a member reads these.
+    # The ledger words its errors for auditors (accounts, amounts); a member reads these instead.
     ErrorCode.INSUFFICIENT_FUNDS: "You do not have that many tokens.",
     ErrorCode.VALIDATION_FAILED: "You cannot send tokens to yourself.",  # the only rule send_tokens adds
     ErrorCode.IDEMPOTENCY_CONFLICT: "This form was already used for another transfer: check your history "

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.web import form_errors, is_htmx
+from aicommons.core.web import form_errors
 
 
 class Refusal(NamedTuple):
@@ -44,15 +44,6 @@ def to_login(request: Request, _exc: Exception | None = None) -> RedirectRespons
     else:
         back_to = urlsplit(request.headers.get("referer", "")).path
     return see_other(f"/login?next={quote(local_path(back_to), safe='/')}")
-
-
-def wants_fragment(request: Request, target: str) -> bool:
-    """An HTMX request that swaps only the element `target` (not a history restore of the page)."""
-    return (
-        is_htmx(request)
-        and request.headers.get("HX-Target") == target
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 PATTERN_HINTS = {
