@@ -1,10 +1,11 @@
 """The transparency log: record entries in a domain's transaction, sequence them, sign checkpoints, prove."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicommons.core.db import utcnow
@@ -42,11 +43,7 @@ def stored_hashes(session: Session) -> merkle.HashReader:
     def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
         if not nodes:
             return []
-        rows = session.execute(
-            select(LogNode.level, LogNode.index, LogNode.hash).where(
-                tuple_(LogNode.level, LogNode.index).in_(list(nodes))
-            )
-        )
+        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(_covering(nodes)))
         found = {(level, index): digest for level, index, digest in rows}
         missing = [node for node in nodes if node not in found]
         if missing:
@@ -54,6 +51,23 @@ def stored_hashes(session: Session) -> merkle.HashReader:
         return [found[node] for node in nodes]
 
     return read
+
+
+def _covering(nodes: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """A condition each database answers from the primary key: per level, a range for a run of
+    neighbouring nodes (a tile), a list otherwise (a proof). A (level, index) IN (…) of pairs would
+    make SQLite scan the whole table."""
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for level, index in nodes:
+        by_level[level].append(index)
+    conditions = []
+    for level, indices in by_level.items():
+        low, high = min(indices), max(indices)
+        wanted = (
+            LogNode.index.between(low, high) if high - low < 2 * len(indices) else LogNode.index.in_(indices)
+        )
+        conditions.append(and_(LogNode.level == level, wanted))
+    return or_(*conditions)
 
 
 @dataclass(frozen=True)
