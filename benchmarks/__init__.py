@@ -1,4 +1,5 @@
-"""Performance benchmarks of AI Commons: community browse and search over HTTP, and `make demo` startup.
+"""Performance benchmarks of AI Commons: community browse and search over HTTP, `make demo` startup, and
+the transparency log and token ledger (appends, transfers, inclusion proofs, `aicommons ledger verify`).
 
 Run them with `make bench` (or `.venv/bin/python -m benchmarks`); README.md says what each one measures.
 """

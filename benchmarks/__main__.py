@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from benchmarks import explain, search
+from benchmarks import explain, ledger, search
 from benchmarks.config import BenchConfig
 from benchmarks.report import Latencies, Startup, print_tables
 from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
@@ -37,15 +37,21 @@ def main() -> int:
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     seeded: dict[str, Seeded] = {}
     latencies: list[Latencies] = []
-    for kind in ("sqlite", "postgresql") if config.postgres_url else ("sqlite",):
+    for kind in _kinds(config) if config.search else ():
         with _database(kind, config) as (database, data_dir):
             seeded[kind] = seed(database, config, console)
             latencies.extend(_bench_search(database, data_dir, config))
     startups = _bench_demo() if config.demo else []
+    ledgers = ledger.run(config, console) if config.ledger.enabled else ledger.LedgerResults()
     print_tables(console, seeded, latencies, startups)
+    ledgers.print(console)
     _notes(config, started, load_before)
-    passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
+    passed = all(row.passed for row in latencies) and all(row.passed for row in startups) and ledgers.passed
     return 0 if passed else 1
+
+
+def _kinds(config: BenchConfig) -> tuple[str, ...]:
+    return ("sqlite", "postgresql") if config.postgres_url else ("sqlite",)
 
 
 @contextmanager

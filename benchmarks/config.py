@@ -11,6 +11,8 @@ APPENDS_TARGET_PER_S = {"sqlite": 2_000.0, "postgresql": 1_000.0}
 PROOF_TARGET_MS = 5.0
 PROOF_MAX_HASHES = 20
 VERIFY_TARGET_S = 60.0
+VERIFY_TIMEOUT_S = 90.0  # a verify still running then has missed its target: stop it
+PROOF_BUDGET_S = 10.0  # each way of asking for proofs stops after this long, even short of its count
 TRANSFERS_TARGET_PER_S = {"postgresql": 1_000.0}
 
 
@@ -19,15 +21,15 @@ class LedgerConfig:
     """The sizes of the transparency log and token ledger benchmarks (AICOMMONS_BENCH_* variables)."""
 
     enabled: bool = True
-    appends: int = 10_000
-    single_appends: int = 3_000
+    appends: int = 8_000
+    single_appends: int = 2_000
     sqlite_writers: int = 4
     postgres_writers: int = 8
     log_size: int = 1_000_000
     postgres_log_size: int = 1_000_000
     proofs: int = 500
     verify: bool = True
-    transfers: int = 8_000
+    transfers: int = 4_000
     transfer_writers: int = 8
     hot_accounts: int = 10
 

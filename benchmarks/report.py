@@ -96,7 +96,8 @@ def print_tables(
     console: Console, seeded: dict[str, Seeded], latencies: Sequence[Latencies], startups: Sequence[Startup]
 ) -> None:
     console.print()
-    console.print(seeding_table(seeded))
+    if seeded:
+        console.print(seeding_table(seeded))
     if latencies:
         console.print(latency_table(latencies))
     if startups:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,15 +27,6 @@ def aicommons(*args: str, env: dict[str, str], stdin: str | None = None) -> subp
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def env(settings, tmp_path) -> dict[str, str]:
-    return {
-        "AICOMMONS_DATABASE_URL": settings.resolved_database_url,
-        "AICOMMONS_DATA_DIR": str(settings.data_dir),
-        "AICOMMONS_CONFIG_DIR": str(tmp_path / "config"),
-    }
 
 
 def test_version_and_help():

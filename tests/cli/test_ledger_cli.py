@@ -23,15 +23,6 @@ SIZE = 40 + 2
 
 
 @pytest.fixture
-def env(settings, tmp_path) -> dict[str, str]:
-    return {
-        "AICOMMONS_DATABASE_URL": settings.resolved_database_url,
-        "AICOMMONS_DATA_DIR": str(settings.data_dir),
-        "AICOMMONS_CONFIG_DIR": str(tmp_path / "config"),
-    }
-
-
-@pytest.fixture
 def commons(factory, live_server) -> str:
     """A running commons with entries and two mints on its log."""
     with unit_of_work(factory) as session:

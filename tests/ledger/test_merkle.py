@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from aicommons.ledger import merkle
 from aicommons.ledger.merkle import EMPTY_ROOT, ProofError
 
-VECTORS = Path(__file__).parents[3] / "shared" / "testvectors" / "rfc6962"  # beside the checkout
+VECTORS = Path(__file__).parent / "testvectors" / "rfc6962"  # a copy of shared/testvectors (README: origin)
 
 
 class Store:

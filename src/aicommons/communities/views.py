@@ -28,8 +28,8 @@ from aicommons.core.web import (
     FormData,
     PageRenderer,
     Pages,
-    form_errors,
     parse_form,
+    query_filters,
     require_csrf,
     wants_fragment,
 )
@@ -87,14 +87,7 @@ def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> 
 
 def browse_filters(request: Request) -> CommunityFilter:
     """The search form's fields; a plain GET submits empty selects, which mean "any"."""
-    fields = {
-        key: value for key, value in request.query_params.items() if key in CommunityFilter.model_fields
-    }
-    try:
-        return parse_form(CommunityFilter, fields)
-    except ValidationError as error:
-        detail = "; ".join(f"{field}: {message}" for field, message in form_errors(error).items())
-        raise CommonsError(ErrorCode.VALIDATION_FAILED, detail) from error
+    return query_filters(CommunityFilter, request)
 
 
 CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
@@ -276,12 +269,14 @@ def join(
     community: CommunityBySlug,
 ) -> Response:
     """Join, ask to join, or accept an invitation: the service decides which from the policy."""
-    try:
+
+    def act() -> str:
         service.join(session=session, community=community, member=viewer)
-    except CommonsError as error:
-        context = _detail(session, viewer, community, action_error=refusal(session, error, {}).errors["form"])
-        return pages.render(request, "communities/show.html", context, status_code=error.code.status)
-    return see_other(f"/communities/{community.slug}")
+        return f"/communities/{community.slug}"
+
+    return _membership_change(
+        request, pages=pages, session=session, viewer=viewer, community=community, act=act
+    )
 
 
 @router.post("/communities/{slug}/leave")
@@ -293,12 +288,32 @@ def leave(
     community: CommunityBySlug,
 ) -> Response:
     """Leave, withdraw a request, or decline an invitation."""
-    try:
+
+    def act() -> str:
         service.leave(session=session, community=community, member=viewer)
+        return _after_leaving(viewer, community)
+
+    return _membership_change(
+        request, pages=pages, session=session, viewer=viewer, community=community, act=act
+    )
+
+
+def _membership_change(
+    request: Request,
+    *,
+    pages: Pages,
+    session: Session,
+    viewer: Member,
+    community: Community,
+    act: Callable[[], str],
+) -> Response:
+    """Do `act` and go where it says, or show the community again with why it was refused."""
+    try:
+        target = act()
     except CommonsError as error:
         context = _detail(session, viewer, community, action_error=refusal(session, error, {}).errors["form"])
         return pages.render(request, "communities/show.html", context, status_code=error.code.status)
-    return see_other(_after_leaving(viewer, community))
+    return see_other(target)
 
 
 def _after_leaving(viewer: Member, community: Community) -> str:

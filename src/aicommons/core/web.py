@@ -117,6 +117,16 @@ class Visitor:
     display_name: str
 
 
+def query_filters(model: type[M], request: Request) -> M:
+    """A page's filter form from the query string; empty fields mean "any", bad ones are a 422."""
+    fields = {key: value for key, value in request.query_params.items() if key in model.model_fields}
+    try:
+        return parse_form(model, fields)
+    except ValidationError as error:
+        detail = "; ".join(f"{field}: {message}" for field, message in form_errors(error).items())
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, detail) from error
+
+
 class Pages:
     """Renders Jinja2 pages, and only the changed fragment for HTMX requests."""
 

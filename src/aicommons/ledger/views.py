@@ -7,16 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import (
     DbSession,
     PageRenderer,
-    form_errors,
-    parse_form,
+    query_filters,
     require_csrf,
     wants_fragment,
 )
@@ -33,12 +30,7 @@ LAST_INDEX = 2**63 - 1  # the largest index a BIGINT holds; beyond it is a 422, 
 
 def entry_filters(request: Request) -> EntryFilter:
     """The filter form's fields; empty ones mean "any"."""
-    fields = {key: value for key, value in request.query_params.items() if key in EntryFilter.model_fields}
-    try:
-        return parse_form(EntryFilter, fields)
-    except ValidationError as error:
-        detail = "; ".join(f"{field}: {message}" for field, message in form_errors(error).items())
-        raise CommonsError(ErrorCode.VALIDATION_FAILED, detail) from error
+    return query_filters(EntryFilter, request)
 
 
 Filters = Annotated[EntryFilter, Depends(entry_filters)]
