@@ -70,7 +70,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Recycling instead of pinging before every checkout saves a round trip per transaction.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def fresh_schema_url(url: str, schema: str) -> str:

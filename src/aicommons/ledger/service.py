@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from aicommons.core.db import utcnow
@@ -27,23 +27,32 @@ def record(
     subject: dict[str, Any] | None = None,
     community_id: int | None = None,
     data: dict[str, Any] | None = None,
-) -> LogRecord:
-    """Append an entry in the caller's transaction: it reaches the log if and only if the caller commits."""
+) -> int:
+    """Append an entry in the caller's transaction: it reaches the log if and only if the caller commits.
+
+    Returns the record's id, by which `entry_for_record` finds the entry once the sequencer placed it.
+    """
     subject = dict(subject or {}) | ({"community": community_id} if community_id is not None else {})
     body = entry_body(event, actor_id=actor_id, subject=subject, data=data or {}, at=utcnow())
-    pending = LogRecord(body=body, event=event, actor_id=actor_id, community_id=community_id)
-    session.add(pending)
-    session.flush()
-    return pending
+    values = {
+        "body": body,
+        "event": event,
+        "actor_id": actor_id,
+        "community_id": community_id,
+        "created_at": utcnow(),
+    }
+    return int(session.execute(insert(LogRecord).values(values).returning(LogRecord.id)).scalar_one())
 
 
 def stored_hashes(session: Session) -> merkle.HashReader:
     """Read complete-subtree hashes from the database, one query per batch of nodes."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
 
     def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
         if not nodes:
             return []
-        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(_covering(nodes)))
+        wanted = _covering(nodes) if sqlite else tuple_(LogNode.level, LogNode.index).in_(list(nodes))
+        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(wanted))
         found = {(level, index): digest for level, index, digest in rows}
         missing = [node for node in nodes if node not in found]
         if missing:
@@ -54,9 +63,8 @@ def stored_hashes(session: Session) -> merkle.HashReader:
 
 
 def _covering(nodes: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
-    """A condition each database answers from the primary key: per level, a range for a run of
-    neighbouring nodes (a tile), a list otherwise (a proof). A (level, index) IN (…) of pairs would
-    make SQLite scan the whole table."""
+    """For SQLite, which scans the whole table for a (level, index) IN (pairs): per level, a range for a
+    run of neighbouring nodes (a tile), a list otherwise (a proof), each answered from the primary key."""
     by_level: dict[int, list[int]] = defaultdict(list)
     for level, index in nodes:
         by_level[level].append(index)
@@ -89,7 +97,8 @@ def integrate(session: Session, log: LogIdentity, *, batch: int = BATCH) -> LogC
     nodes = merkle.append_nodes(size, leaves, read)
     session.execute(insert(LogEntry), [_placed(size + offset, r) for offset, r in enumerate(records)])
     session.execute(insert(LogNode), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-    session.execute(delete(LogRecord).where(LogRecord.id.in_([r.id for r in records])))
+    placed = delete(LogRecord).where(LogRecord.id.in_([r.id for r in records]))
+    session.execute(placed.execution_options(synchronize_session=False))
     new_size = size + len(records)
     session.execute(update(LogHead).where(LogHead.id == HEAD).values(size=new_size))
     root = merkle.tree_root(new_size, read)
@@ -152,8 +161,7 @@ def cosigned_note(session: Session, checkpoint: LogCheckpoint) -> str:
 
 def tree_size(session: Session) -> int:
     """The size of the newest signed checkpoint: what clients can see and have proved."""
-    checkpoint = latest_checkpoint(session)
-    return checkpoint.size if checkpoint else 0
+    return int(session.scalar(select(func.max(LogCheckpoint.size))) or 0)
 
 
 def entry(session: Session, index: int) -> LogEntry:

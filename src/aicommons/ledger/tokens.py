@@ -3,15 +3,19 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
+from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
 from aicommons.ledger import service as log
 from aicommons.ledger.entries import personal
-from aicommons.ledger.models import Account, AccountKind, LogEntry, Parameter, Transfer
+from aicommons.ledger.models import Account, AccountKind, LogEntry, LogRecord, Parameter, Transfer
 
 ISSUANCE = "issuance"
 TREASURY = "treasury"
@@ -72,67 +76,61 @@ def transfer(
         raise CommonsError(
             ErrorCode.VALIDATION_FAILED, "a transfer moves a positive amount between two accounts"
         )
-    existing = _earlier(session, initiator, key)
-    if existing is not None:
-        return _same_or_conflict(existing, source, target, amount)
-    debit, credit = account(session, source), account(session, target)
-    try:
-        with session.begin_nested():
-            moved = _book(
-                session,
-                initiator=initiator,
-                key=key,
-                debit=debit,
-                credit=credit,
-                amount=amount,
-                reason=reason,
-                note=note,
-                actor_id=actor_id,
-            )
-    except IntegrityError:  # the same key, committed by a concurrent retry
-        return _same_or_conflict(_earlier(session, initiator, key), source, target, amount)
-    return moved
-
-
-def _book(
-    session: Session,
-    *,
-    initiator: str,
-    key: str,
-    debit: Account,
-    credit: Account,
-    amount: int,
-    reason: str,
-    note: str,
-    actor_id: int | None,
-) -> Transfer:
-    entry = log.record(
+    earlier = _earlier_id(session, initiator, key)
+    if earlier is not None:
+        return _same_or_conflict(session.get(Transfer, earlier), source, target, amount)
+    debit, credit = _accounts(session, source, target)
+    record_id = log.record(
         session,
         TRANSFER_EVENT,
         actor_id=actor_id,
         data={
-            "from": debit.owner,
-            "to": credit.owner,
+            "from": source,
+            "to": target,
             "amount": amount,
             "reason": reason,
             "note": personal(note) if note else "",
             "key": personal(f"{initiator}/{key}"),
         },
     )
-    moved = Transfer(
-        initiator=initiator,
-        idempotency_key=key,
-        from_account_id=debit.id,
-        to_account_id=credit.id,
-        amount=amount,
-        reason=reason,
-        note=note,
-        record_id=entry.id,
-    )
-    session.add(moved)
-    session.flush()
+    row = {
+        "initiator": initiator,
+        "idempotency_key": key,
+        "from_account_id": debit.id,
+        "to_account_id": credit.id,
+        "amount": amount,
+        "reason": reason,
+        "note": note,
+        "record_id": record_id,
+        "created_at": utcnow(),
+    }
+    moved = session.execute(_insert_unless_key_taken(session, row)).scalar()
+    if moved is None:  # a concurrent retry with the same key committed first: undo our record, answer theirs
+        session.execute(delete(LogRecord).where(LogRecord.id == record_id))
+        return _same_or_conflict(
+            session.get(Transfer, _earlier_id(session, initiator, key)), source, target, amount
+        )
     _move(session, debit, credit, amount)
-    return moved
+    found = session.get(Transfer, moved)
+    assert found is not None
+    return found
+
+
+def _insert_unless_key_taken(session: Session, row: dict[str, Any]) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint, no error on a concurrent retry."""
+    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
+    statement = dialect_insert(Transfer).values(row)
+    return statement.on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"]).returning(
+        Transfer.id
+    )
+
+
+def _accounts(session: Session, source: str, target: str) -> tuple[Account, Account]:
+    """Both accounts in one query, opening any that does not exist yet."""
+    found = {
+        row.owner: row for row in session.scalars(select(Account).where(Account.owner.in_([source, target])))
+    }
+    return found.get(source) or account(session, source), found.get(target) or account(session, target)
 
 
 def _move(session: Session, debit: Account, credit: Account, amount: int) -> None:
@@ -152,9 +150,9 @@ def _move(session: Session, debit: Account, credit: Account, amount: int) -> Non
         session.expire(account_row, ["balance"])
 
 
-def _earlier(session: Session, initiator: str, key: str) -> Transfer | None:
+def _earlier_id(session: Session, initiator: str, key: str) -> int | None:
     return session.scalar(
-        select(Transfer).where(Transfer.initiator == initiator, Transfer.idempotency_key == key)
+        select(Transfer.id).where(Transfer.initiator == initiator, Transfer.idempotency_key == key)
     )
 
 
