@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -134,20 +134,22 @@ def _accounts(session: Session, source: str, target: str) -> tuple[Account, Acco
 
 
 def _move(session: Session, debit: Account, credit: Account, amount: int) -> None:
-    """Change both balances, lower account id first so that crossing transfers cannot deadlock."""
-    for account_row, change in sorted(((debit, -amount), (credit, amount)), key=lambda pair: pair[0].id):
-        guard = or_(Account.balance + change >= 0, Account.kind == AccountKind.ISSUANCE)
-        done = session.execute(
-            update(Account)
-            .where(Account.id == account_row.id, guard)
-            .values(balance=Account.balance + change)
-            .execution_options(synchronize_session=False)
+    """Change both balances in one guarded UPDATE: the database locks the two rows in key order, so
+    crossing transfers cannot deadlock, and a debit that would go below zero updates no row."""
+    change = case((Account.id == debit.id, -amount), else_=amount)
+    guard = or_(Account.balance + change >= 0, Account.kind == AccountKind.ISSUANCE)
+    done = session.execute(
+        update(Account)
+        .where(Account.id.in_(sorted((debit.id, credit.id))), guard)
+        .values(balance=Account.balance + change)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 2:  # type: ignore[attr-defined]
+        raise CommonsError(
+            ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
         )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            raise CommonsError(
-                ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
-            )
-        session.expire(account_row, ["balance"])
+    session.expire(debit, ["balance"])
+    session.expire(credit, ["balance"])
 
 
 def _earlier_id(session: Session, initiator: str, key: str) -> int | None:
