@@ -281,3 +281,23 @@ def test_a_witness_keeps_its_key_across_restarts(tmp_path, log_signer):
     again = witness.Witness.from_directory(tmp_path / "w", WITNESS, logs)
     assert first.cosigner.verifier_key() == again.cosigner.verifier_key()
     assert (Path(tmp_path / "w" / witness.WITNESS_KEY).stat().st_mode & 0o777) == 0o600
+
+
+def test_an_auditor_can_require_a_quorum_of_witness_cosignatures(
+    factory, sequence, live_server, commons_witness, tmp_path
+):
+    from aicommons.ledger import audit
+
+    record(factory, 9)
+    sequence()
+    web = TestClient(witness.create_witness_app(commons_witness))
+    assert witness.collect_cosignatures(factory, [remote(commons_witness)], client=web) == []
+    known = commons_witness.cosigner.verifier_key()
+    report = audit.verify(live_server, state_dir=tmp_path / "a", witness_keys=[known])
+    assert (report.witnessed, report.cosignatures) == (1, 1)
+    stranger = note.Cosigner("stranger.example/w", Ed25519PrivateKey.generate()).verifier_key()
+    with pytest.raises(audit.AuditError) as refused:
+        audit.verify(live_server, state_dir=tmp_path / "b", witness_keys=[known, stranger])
+    assert refused.value.what == "witnesses"
+    either = audit.verify(live_server, state_dir=tmp_path / "c", witness_keys=[known, stranger], quorum=1)
+    assert either.witnessed == 1

@@ -3,7 +3,7 @@
 import base64
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -85,13 +85,28 @@ def _summary(report: audit.Report) -> str:
     line = f"verified {report.size} entries, root {root}, {balances}"
     if report.previous_size is not None:
         line += f"; consistent with size {report.previous_size} verified before"
+    if report.witnessed:
+        line += f"; cosigned by {report.witnessed} of the witnesses given"
     return line
 
 
-def _verify(location: str, key: str | None, state_dir: Path, workers: int) -> audit.Report:
+def _verify(
+    location: str,
+    key: str | None,
+    state_dir: Path,
+    workers: int,
+    witnesses: Sequence[str] = (),
+    quorum: int | None = None,
+) -> audit.Report:
     with _progress("verifying entries") as progress:
         return audit.verify(
-            location, verifier_key=key, state_dir=state_dir, progress=progress, workers=workers
+            location,
+            verifier_key=key,
+            state_dir=state_dir,
+            progress=progress,
+            workers=workers,
+            witness_keys=witnesses,
+            quorum=quorum,
         )
 
 
@@ -103,6 +118,7 @@ def _report(report: audit.Report, output: OutputFormat) -> None:
         "previous_size": report.previous_size,
         "accounts": report.accounts,
         "cosignatures": report.cosignatures,
+        "witnessed": report.witnessed,
     }
     if output is OutputFormat.JSON:
         emit(data, output)
@@ -129,6 +145,16 @@ def verify(
     state_dir: StateOption = None,
     workers: WorkersOption = audit.WORKERS,
     output: OutputFormat = FormatOption,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness", help="a witness's cosignature verifier key (repeatable); it must have cosigned"
+        ),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(min=0, help="how many of the --witness keys must have cosigned (default: all)"),
+    ] = None,
 ) -> None:
     """Verify a whole log: its signature, every entry, the tiles, the history, and the balances.
 
@@ -142,7 +168,7 @@ def verify(
     """
     with _audit_errors():
         state = state_dir or default_state_dir(audit.origin_of(source))
-        report = _verify(source, key, state, workers)
+        report = _verify(source, key, state, workers, witness or [], quorum)
     _report(report, output)
 
 

@@ -53,7 +53,8 @@ class Report:
     root: bytes
     previous_size: int | None  # the checkpoint seen before, which this one extends
     accounts: int | None  # balances compared, None when the source reports none
-    cosignatures: int  # signature lines beyond the log's own (not verified here)
+    cosignatures: int  # signature lines beyond the log's own
+    witnessed: int = 0  # of those, cosignatures verified with the witness keys given
 
 
 class Source(Protocol):
@@ -432,17 +433,22 @@ def verify(
     state_dir: Path,
     progress: Progress | None = None,
     workers: int = WORKERS,
+    witness_keys: Sequence[str] = (),
+    quorum: int | None = None,
 ) -> Report:
     """Verify the whole log at a URL or in a mirror, and remember its checkpoint as the last seen.
 
     The key is `verifier_key`, else the one pinned in `state_dir`, else the one the source serves
-    (trusted on first use, then pinned). Raises AuditError naming the first check that fails.
+    (trusted on first use, then pinned). With `witness_keys`, at least `quorum` of those witnesses
+    (all of them by default) must have cosigned the checkpoint. Raises AuditError naming the first
+    check that fails.
     """
     state = WitnessState(state_dir)
     with open_source(location, workers=workers) as source:
         key = verifier_key or state.pinned_key() or source.read(KEY).decode().strip()
         signed, _ = read_checkpoint(source)
         checkpoint, cosignatures = _verified(signed, key)
+        witnessed = _check_witnesses(signed, witness_keys, len(witness_keys) if quorum is None else quorum)
         previous = state.last_seen()
         _check_history(previous, checkpoint)
         found = _read_entries(source, checkpoint.size, progress, workers)
@@ -456,4 +462,22 @@ def verify(
         accounts = _check_balances(source.balances(checkpoint.size), found.balances)
     state.remember(signed, key)
     previous_size = previous.size if previous else None
-    return Report(checkpoint.origin, checkpoint.size, root, previous_size, accounts, cosignatures)
+    return Report(checkpoint.origin, checkpoint.size, root, previous_size, accounts, cosignatures, witnessed)
+
+
+def _check_witnesses(signed: str, keys: Sequence[str], quorum: int) -> int:
+    """How many of the witnesses with `keys` cosigned the checkpoint; fewer than `quorum` is an error."""
+    witnessed = sum(1 for key in keys if _cosigned_by(signed, key))
+    if witnessed < quorum:
+        raise AuditError(
+            "witnesses", f"{witnessed} of the {len(keys)} witnesses given cosigned; {quorum} needed"
+        )
+    return witnessed
+
+
+def _cosigned_by(signed: str, key: str) -> bool:
+    try:
+        note.CosignatureVerifier.from_key(key).verify_note(signed)
+    except note.NoteError:
+        return False
+    return True
