@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import DbSession
-from aicommons.ledger import receipts, service, tiles, tokens
+from aicommons.ledger import merkle, receipts, service, tiles, tokens
 from aicommons.ledger.schemas import (
     LAST_INDEX,
     BalancesRead,
@@ -97,10 +97,9 @@ def inclusion(
     size: TreeSize | None = None,
 ) -> InclusionRead:
     """The entry's inclusion proof in the tree of `size` entries (the newest checkpoint by default)."""
-    found = service.entry(session, index)
-    size = size or service.tree_size(session)
-    proof = service.inclusion_proof(session, index, size)
-    return InclusionRead(index=index, size=size, leaf_hash=EntryRead.of(found).leaf_hash, proof=_b64(proof))
+    size, proof = service.inclusion_proof(session, index, size)
+    leaf = base64.b64encode(merkle.leaf_hash(service.placed_body(session, index))).decode()
+    return InclusionRead(index=index, size=size, leaf_hash=leaf, proof=_b64(proof))
 
 
 @router.get("/entries/{index}/receipt", response_class=PlainTextResponse)

@@ -176,16 +176,20 @@ def entry_for_record(session: Session, record_id: int) -> LogEntry | None:
     return session.scalar(select(LogEntry).where(LogEntry.record_id == record_id))
 
 
-def _require_size(session: Session, size: int) -> None:
-    if not 0 < size <= tree_size(session):
+def _require_size(session: Session, size: int | None) -> int:
+    """`size` (the newest checkpoint's when None), if the log has signed a tree that large."""
+    signed = tree_size(session)
+    size = signed if size is None else size
+    if not 0 < size <= signed:
         raise CommonsError(ErrorCode.BAD_TREE_SIZE, f"tree size {size} is not between 1 and the checkpoint's")
+    return size
 
 
-def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
-    _require_size(session, size)
-    if not 0 <= index < size:
+def inclusion_proof(session: Session, index: int, size: int | None) -> tuple[int, list[bytes]]:
+    """The proof of entry `index` in the tree of `size` entries (default: the newest checkpoint)."""
+    if index >= (size := _require_size(session, size)) or index < 0:
         raise CommonsError(ErrorCode.LOG_ENTRY_NOT_FOUND, f"entry {index} is not in a tree of size {size}")
-    return merkle.inclusion_proof(index, size, stored_hashes(session))
+    return size, merkle.inclusion_proof(index, size, stored_hashes(session))
 
 
 def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
@@ -193,6 +197,14 @@ def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
     if not 0 < old <= new:
         raise CommonsError(ErrorCode.BAD_TREE_SIZE, "the old size must be between 1 and the new size")
     return merkle.consistency_proof(old, new, stored_hashes(session))
+
+
+def placed_body(session: Session, index: int) -> bytes:
+    """The bytes of a placed entry (callers check it is under a checkpoint)."""
+    body = session.scalar(select(LogEntry.body).where(LogEntry.index == index))
+    if body is None:
+        raise CommonsError(ErrorCode.LOG_ENTRY_NOT_FOUND, f"the log has no entry {index}")
+    return body
 
 
 def entry_bodies(session: Session, start: int, count: int) -> list[bytes]:

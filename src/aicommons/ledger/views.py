@@ -64,7 +64,7 @@ def entry_page(
     """One entry, its leaf hash and its inclusion proof against the newest checkpoint."""
     found = service.entry(session, index)
     head = _head(request, session)
-    proof = service.inclusion_proof(session, index, head["checkpoint"].size)
+    _, proof = service.inclusion_proof(session, index, head["checkpoint"].size)
     context = head | {
         "entry": found,
         "document": json.dumps(json.loads(found.body), indent=2, ensure_ascii=False, sort_keys=True),
