@@ -76,9 +76,6 @@ def transfer(
         raise CommonsError(
             ErrorCode.VALIDATION_FAILED, "a transfer moves a positive amount between two accounts"
         )
-    earlier = _earlier_id(session, initiator, key)
-    if earlier is not None:
-        return _same_or_conflict(session.get(Transfer, earlier), source, target, amount)
     debit, credit = _accounts(session, source, target)
     record_id = log.record(
         session,
@@ -105,11 +102,10 @@ def transfer(
         "created_at": utcnow(),
     }
     moved = session.execute(_insert_unless_key_taken(session, row)).scalar()
-    if moved is None:  # a concurrent retry with the same key committed first: undo our record, answer theirs
+    if moved is None:  # a retry: the key was used before (or by a concurrent call); answer with that transfer
         session.execute(delete(LogRecord).where(LogRecord.id == record_id))
-        return _same_or_conflict(
-            session.get(Transfer, _earlier_id(session, initiator, key)), source, target, amount
-        )
+        earlier = _earlier_id(session, initiator, key)
+        return _same_or_conflict(session.get(Transfer, earlier) if earlier else None, source, target, amount)
     _move(session, debit, credit, amount)
     found = session.get(Transfer, moved)
     assert found is not None
