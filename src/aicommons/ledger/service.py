@@ -3,9 +3,9 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from aicommons.core.db import utcnow
@@ -41,7 +41,13 @@ def record(
         "community_id": community_id,
         "created_at": utcnow(),
     }
-    return int(session.execute(insert(LogRecord).values(values).returning(LogRecord.id)).scalar_one())
+    inserted = session.connection().execute(_RECORD, values).inserted_primary_key
+    assert inserted is not None
+    return int(inserted[0])
+
+
+# A Core statement built once: every domain's write goes through it, so it skips the ORM's per-call work.
+_RECORD = insert(cast(Table, LogRecord.__table__))
 
 
 def stored_hashes(session: Session) -> merkle.HashReader:

@@ -1,14 +1,13 @@
 """The token ledger: accounts, double-entry transfers with idempotency keys, mints and rewards."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import BigInteger, Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -101,51 +100,63 @@ def transfer(
         "record_id": record_id,
         "created_at": utcnow(),
     }
-    moved = session.execute(_insert_unless_key_taken(session, row)).scalar()
+    connection = session.connection()
+    moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN[connection.dialect.name], row).scalar()
     if moved is None:  # a retry: the key was used before (or by a concurrent call); answer with that transfer
         session.execute(delete(LogRecord).where(LogRecord.id == record_id))
         earlier = _earlier_id(session, initiator, key)
         return _same_or_conflict(session.get(Transfer, earlier) if earlier else None, source, target, amount)
     _move(session, debit, credit, amount)
-    found = session.get(Transfer, moved)
-    assert found is not None
-    return found
+    return _loaded(session, Transfer(id=moved, **row, from_account=debit, to_account=credit))
 
 
-def _insert_unless_key_taken(session: Session, row: dict[str, Any]) -> Executable:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint, no error on a concurrent retry."""
-    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
-    statement = dialect_insert(Transfer).values(row)
-    return statement.on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"]).returning(
-        Transfer.id
+# The statements of a transfer are built once: building and hashing them anew on every call cost more
+# than their round trips to the database (see docs/decisions/0013-lean-ledger-writes.md).
+_TRANSFERS = cast(Table, Transfer.__table__)
+_ACCOUNTS = cast(Table, Account.__table__)
+# INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint, and no error when a retry races the first call
+_INSERT_UNLESS_KEY_TAKEN = {
+    name: dialect_insert(_TRANSFERS)
+    .on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"])
+    .returning(_TRANSFERS.c.id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgres_insert))
+}
+_BOTH_ACCOUNTS = select(Account).where(Account.owner.in_(bindparam("owners", expanding=True)))
+_AMOUNT = bindparam("amount", type_=BigInteger)
+_CHANGE = case((_ACCOUNTS.c.id == bindparam("debit"), -_AMOUNT), else_=_AMOUNT)
+_MOVE = (
+    update(_ACCOUNTS)
+    .where(
+        _ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)),
+        or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
     )
+    .values(balance=_ACCOUNTS.c.balance + _CHANGE)
+)
 
 
 def _accounts(session: Session, source: str, target: str) -> tuple[Account, Account]:
     """Both accounts in one query, opening any that does not exist yet."""
-    found = {
-        row.owner: row for row in session.scalars(select(Account).where(Account.owner.in_([source, target])))
-    }
+    found = {row.owner: row for row in session.scalars(_BOTH_ACCOUNTS, {"owners": [source, target]})}
     return found.get(source) or account(session, source), found.get(target) or account(session, target)
 
 
 def _move(session: Session, debit: Account, credit: Account, amount: int) -> None:
     """Change both balances in one guarded UPDATE: the database locks the two rows in key order, so
     crossing transfers cannot deadlock, and a debit that would go below zero updates no row."""
-    change = case((Account.id == debit.id, -amount), else_=amount)
-    guard = or_(Account.balance + change >= 0, Account.kind == AccountKind.ISSUANCE)
-    done = session.execute(
-        update(Account)
-        .where(Account.id.in_(sorted((debit.id, credit.id))), guard)
-        .values(balance=Account.balance + change)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 2:  # type: ignore[attr-defined]
+    values = {"ids": sorted((debit.id, credit.id)), "debit": debit.id, "amount": amount}
+    if session.connection().execute(_MOVE, values).rowcount != 2:
         raise CommonsError(
             ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
         )
     session.expire(debit, ["balance"])
     session.expire(credit, ["balance"])
+
+
+def _loaded(session: Session, moved: Transfer) -> Transfer:
+    """The transfer just inserted, as a persistent object, without reading back what was just written."""
+    make_transient_to_detached(moved)
+    session.add(moved)
+    return moved
 
 
 def _earlier_id(session: Session, initiator: str, key: str) -> int | None:
