@@ -15,12 +15,16 @@ from aicommons.communities import api as communities_api
 from aicommons.communities import service as communities
 from aicommons.communities import views as communities_views
 from aicommons.core import jobs
+from aicommons.core.blobs import BlobStore
 from aicommons.core.config import Settings
 from aicommons.core.db import make_engine, make_session_factory, unit_of_work
 from aicommons.core.problems import install_problem_handlers
 from aicommons.core.sdg import goals
 from aicommons.core.security import ensure_signing_key
 from aicommons.core.web import Pages
+from aicommons.datasets import api as datasets_api
+from aicommons.datasets import service as datasets
+from aicommons.datasets.jobs import statistics_job
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens, witness
@@ -31,9 +35,15 @@ from aicommons.members import views as members_views
 from aicommons.members.auth import optional_member
 from aicommons.web.navigation import LoginRequired, to_login
 
-JOB_HANDLERS: Mapping[str, jobs.Handler] = {
-    communities.STATS_JOB: communities.refresh_stats,
-}
+
+def job_handlers(settings: Settings) -> Mapping[str, jobs.Handler]:
+    """Every kind of background job, with what it needs of the commons' settings."""
+    return {
+        communities.STATS_JOB: communities.refresh_stats,
+        datasets.STATS_JOB: statistics_job(BlobStore(settings.blob_dir)),
+    }
+
+
 WEB_ROOT = Path(str(files("aicommons").joinpath("web")))
 
 
@@ -64,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = factory
     app.state.log = log
     app.state.pages = Pages(_templates(settings))
-    install_problem_handlers(app)
+    install_problem_handlers(app, upload_limit=settings.max_upload_bytes)
     app.add_exception_handler(LoginRequired, to_login)
     for router in (
         ledger_api.tlog,
@@ -72,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger_api.router,
         members_api.router,
         communities_api.router,
+        datasets_api.router,
         members_views.router,
         communities_views.router,
     ):
@@ -100,7 +111,7 @@ def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.
     witnessing = [witness.witness_chore(factory, settings.witnesses)] if settings.witnesses else []
     return jobs.Worker(
         factory,
-        JOB_HANDLERS,
+        job_handlers(settings),
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
         chores=[sequence, *witnessing],

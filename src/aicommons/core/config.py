@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = Field(default=5.0, gt=0, description="how often a running job beats")
     job_timeout_seconds: float = Field(default=60.0, gt=0, description="a job silent this long fails")
     session_days: int = Field(default=14, ge=1, le=365, description="how long a browser login lasts")
+    max_upload_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="the largest dataset file a member may upload (bytes)"
+    )
     secure_cookies: bool = Field(default=False, description="mark cookies Secure (set behind HTTPS)")
     witnesses: list[str] = Field(
         default=[],
@@ -49,6 +52,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'aicommons.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where uploaded datasets are kept, as Parquet files named by their SHA-256."""
+        return self.data_dir / "blobs"
 
     @property
     def signing_key_path(self) -> Path:

@@ -34,6 +34,20 @@ class ErrorCode(Enum):
     INSUFFICIENT_FUNDS = ("insufficient_funds", 409, "Not enough tokens in the account")
     IDEMPOTENCY_CONFLICT = ("idempotency_conflict", 409, "That idempotency key was used for another transfer")
     PAYLOAD_TOO_LARGE = ("payload_too_large", 413, "The request body is too large")
+    DATASET_NOT_FOUND = ("dataset_not_found", 404, "No such dataset")
+    VERSION_NOT_FOUND = ("version_not_found", 404, "No such version of this dataset")
+    VERSION_WITHDRAWN = ("version_withdrawn", 410, "That version was withdrawn by its owner")
+    UNSUPPORTED_FORMAT = ("unsupported_format", 415, "Datasets are uploaded as CSV or Parquet")
+    BAD_DATA = ("bad_data", 422, "The file is not clean tabular data")
+    EMPTY_DATA = ("empty_data", 422, "The file holds no rows")
+    UNKNOWN_LICENSE = ("unknown_license", 422, "That is not an SPDX license identifier")
+    ACCESS_REQUIRED = ("access_required", 403, "Request access or buy a license to download this dataset")
+    FEDERATED_ONLY = ("federated_only", 409, "The rows of a federated dataset never reach the commons")
+    WRONG_POLICY = ("wrong_policy", 409, "The dataset's access policy does not work that way")
+    ALREADY_REQUESTED = ("already_requested", 409, "You already asked for access to this dataset")
+    ALREADY_GRANTED = ("already_granted", 409, "You already have access to this dataset")
+    ACCESS_REQUEST_NOT_FOUND = ("access_request_not_found", 404, "No such access request")
+    ALREADY_DECIDED = ("already_decided", 409, "That request was already decided")
 
     @property
     def code(self) -> str:

@@ -61,18 +61,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class BodyLimit:
-    """Refuse request bodies over MAX_BODY_BYTES before anything reads them."""
+    """Refuse request bodies over MAX_BODY_BYTES before anything reads them; uploads of files (a POST to
+    a path ending in /versions) may be as large as `upload_limit`, which their routes enforce again while
+    streaming, for bodies sent without a length."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, upload_limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/versions")
+            limit = self.upload_limit if upload else MAX_BODY_BYTES
             length = dict(scope.get("headers", [])).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                error = CommonsError(
-                    ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are limited to {MAX_BODY_BYTES} bytes"
-                )
+            if not length.isdigit() or int(length) > limit:
+                error = CommonsError(ErrorCode.PAYLOAD_TOO_LARGE, f"bodies are limited to {limit} bytes")
                 response = JSONResponse(
                     error.problem(scope["path"]), status_code=413, media_type=PROBLEM_JSON
                 )
@@ -81,8 +84,8 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, *, upload_limit: int = MAX_BODY_BYTES) -> None:
     app.add_exception_handler(CommonsError, _commons_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, upload_limit=upload_limit)
