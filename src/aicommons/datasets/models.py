@@ -121,8 +121,8 @@ class DatasetVersion(Base):
 
     __tablename__ = "dataset_version"
     __table_args__ = (
-        UniqueConstraint("dataset_id", "number"),
-        UniqueConstraint("dataset_id", "content_sha256"),
+        UniqueConstraint("dataset_id", "number", name="uq_dataset_version_number"),
+        UniqueConstraint("dataset_id", "content_sha256", name="uq_dataset_version_content"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -235,11 +235,26 @@ def publish(
         found = ingest.to_parquet(upload.path, upload.file_format, parquet)
         blob, new_blob = store.adopt(parquet)
     try:
-        return _new_version(session, actor, dataset, upload, blob=blob, found=found), True
+        created, new = _numbered_version(session, actor, dataset, upload, blob=blob, found=found)
     except BaseException:
-        if new_blob:
+        if new_blob:  # nothing of this transaction will be kept: neither shall its file
             store.remove(blob)
         raise
+    if new_blob and not new:
+        store.remove(blob)
+    return created, new
+
+
+def _numbered_version(
+    session: Session, actor: Member, dataset: Dataset, upload: Upload, *, blob: str, found: ingest.Ingested
+) -> tuple[DatasetVersion, bool]:
+    """Lock the dataset so that concurrent uploads take their numbers in turn, then look for the same
+    bytes once more (a concurrent upload of them may have committed meanwhile)."""
+    session.refresh(dataset, with_for_update=True)
+    same = _same_content(session, dataset, upload.sha256)
+    if same is not None:
+        return same, False
+    return _new_version(session, actor, dataset, upload, blob=blob, found=found), True
 
 
 def _same_content(session: Session, dataset: Dataset, sha256: str) -> DatasetVersion | None:

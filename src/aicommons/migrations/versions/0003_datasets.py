@@ -166,8 +166,8 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_version")),
-        sa.UniqueConstraint("dataset_id", "content_sha256", name=op.f("uq_dataset_version_dataset_id")),
-        sa.UniqueConstraint("dataset_id", "number", name=op.f("uq_dataset_version_dataset_id")),
+        sa.UniqueConstraint("dataset_id", "content_sha256", name=op.f("uq_dataset_version_content")),
+        sa.UniqueConstraint("dataset_id", "number", name=op.f("uq_dataset_version_number")),
     )
     with op.batch_alter_table("dataset_version", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dataset_version_blob_sha256"), ["blob_sha256"], unique=False)
