@@ -1,15 +1,15 @@
 """JSON routes of the datasets domain under /api/v1/datasets."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from aicommons.core.blobs import BlobStore
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import AppSettings, DbSession
-from aicommons.datasets import permissions, service, uploads
+from aicommons.datasets import croissant, permissions, service, uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.datasets.models import Dataset, RequestStatus
 from aicommons.datasets.schemas import (
@@ -234,3 +234,45 @@ def usage(dataset: DatasetByRef, page: Paging, actor: CurrentMember, session: Db
 def counts(dataset: DatasetByRef, session: DbSession) -> UsageCounts:
     """Downloads, licenses and approved requests: counts everyone may see."""
     return service.counts(session=session, dataset=dataset)
+
+
+# --- Croissant and schema.org ---------------------------------------------------------------------
+
+
+class JsonLdResponse(JSONResponse):
+    media_type = "application/ld+json"
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/{ref}/croissant", response_class=JsonLdResponse)
+def croissant_metadata(dataset: DatasetByRef, request: Request, session: DbSession) -> dict[str, Any]:
+    """The dataset as Croissant 1.0 JSON-LD: metadata, the newest Parquet file, and its columns as fields."""
+    found = service.versions(session=session, dataset=dataset)
+    return croissant.export(dataset, found, _base_url(request))
+
+
+@router.get("/{ref}/schema-org", response_class=JsonLdResponse)
+def schema_org_metadata(
+    dataset: DatasetByRef, request: Request, session: DbSession, settings: AppSettings
+) -> dict[str, Any]:
+    """The dataset as a schema.org Dataset, as search engines read it."""
+    found = service.versions(session=session, dataset=dataset)
+    return croissant.schema_org(dataset, found, _base_url(request), catalog=settings.name)
+
+
+@router.post("/croissant", status_code=status.HTTP_201_CREATED)
+def import_croissant(
+    document: Annotated[
+        dict[str, Any], Body(description="a Croissant or schema.org Dataset JSON-LD document")
+    ],
+    choices: Annotated[croissant.ImportChoices, Query()],
+    creator: CurrentMember,
+    session: DbSession,
+) -> DatasetRead:
+    """Register a dataset from a Croissant document: name, description, license, keywords and the RAI
+    datasheet sections; upload its data afterwards through `POST /{ref}/versions`."""
+    form = croissant.to_form(document, choices)
+    return DatasetRead.model_validate(service.create(session=session, creator=creator, form=form))
