@@ -24,6 +24,7 @@ from aicommons.core.security import ensure_signing_key
 from aicommons.core.web import Pages
 from aicommons.datasets import api as datasets_api
 from aicommons.datasets import service as datasets
+from aicommons.datasets import views as datasets_views
 from aicommons.datasets.jobs import statistics_job
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets_api.router,
         members_views.router,
         communities_views.router,
+        datasets_views.router,
     ):
         app.include_router(router)
     # The ledger cannot know members; resolving the visitor here lets its pages' header show who is logged in.
