@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from benchmarks import explain, ledger, search
+from benchmarks import datasets, explain, ledger, search
 from benchmarks.config import BenchConfig
 from benchmarks.report import Latencies, Startup, print_tables
 from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
@@ -43,10 +43,13 @@ def main() -> int:
             latencies.extend(_bench_search(database, data_dir, config))
     startups = _bench_demo() if config.demo else []
     ledgers = ledger.run(config, console) if config.ledger.enabled else ledger.LedgerResults()
+    data = datasets.run(config, console) if config.datasets.enabled else datasets.DatasetsResults()
     print_tables(console, seeded, latencies, startups)
     ledgers.print(console)
+    data.print(console)
     _notes(config, started, load_before)
-    passed = all(row.passed for row in latencies) and all(row.passed for row in startups) and ledgers.passed
+    passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
+    passed = passed and ledgers.passed and data.passed
     return 0 if passed else 1
 
 

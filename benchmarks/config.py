@@ -14,6 +14,9 @@ VERIFY_TARGET_S = 60.0
 VERIFY_TIMEOUT_S = 90.0  # a verify still running then has missed its target: stop it
 PROOF_BUDGET_S = 10.0  # each way of asking for proofs stops after this long, even short of its count
 TRANSFERS_TARGET_PER_S = {"postgresql": 1_000.0}
+INGEST_TARGET_S = 60.0
+INGEST_MEMORY_TARGET_BYTES = 1 << 30
+STATS_TARGET_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,30 @@ class LedgerConfig:
 
 
 @dataclass(frozen=True)
+class DatasetsConfig:
+    """The sizes of the datasets benchmarks: the CSV uploaded, the version summarised, the catalog."""
+
+    enabled: bool = True
+    csv_bytes: int = 1_000_000_000
+    stats_rows: int = 10_000_000
+    count: int = 10_000
+    requests_per_kind: int = 320
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "DatasetsConfig":
+        def number(name: str, default: int) -> int:
+            return int(environ.get(f"AICOMMONS_BENCH_{name}", default))
+
+        return cls(
+            enabled=environ.get("AICOMMONS_BENCH_DATASETS", "1") != "0",
+            csv_bytes=number("CSV_BYTES", cls.csv_bytes),
+            stats_rows=number("STATS_ROWS", cls.stats_rows),
+            count=number("DATASETS_COUNT", cls.count),
+            requests_per_kind=number("DATASETS_REQUESTS", cls.requests_per_kind),
+        )
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     """The sizes of the seeded commons, how many requests each kind gets, and the PostgreSQL to use."""
 
@@ -73,6 +100,7 @@ class BenchConfig:
     demo: bool = True
     search: bool = True
     ledger: LedgerConfig = LedgerConfig()
+    datasets: DatasetsConfig = DatasetsConfig()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "BenchConfig":
@@ -86,4 +114,5 @@ class BenchConfig:
             demo=environ.get("AICOMMONS_BENCH_DEMO", "1") != "0",
             search=environ.get("AICOMMONS_BENCH_SEARCH", "1") != "0",
             ledger=LedgerConfig.from_env(environ),
+            datasets=DatasetsConfig.from_env(environ),
         )

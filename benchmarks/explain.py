@@ -117,17 +117,20 @@ def profile(database: Database, probe: Probe, token: str, console: Console) -> N
     try:
         statements = _replay(engine, probe, token)
         console.print(f"[bold]{database.kind}[/bold]: statements of GET {probe.url}", highlight=False)
-        for statement in statements:
-            console.print(f"  {statement.ms:7.2f} ms  {_brief(statement.sql)}", highlight=False)
-        selects = [statement for statement in statements if statement.sql.lstrip().startswith("SELECT")]
-        slowest = max(selects, key=lambda statement: statement.ms)
-        console.print(
-            f"Plan of the slowest SELECT ({slowest.ms:.2f} ms), parameters {slowest.parameters}:"[:400]
-        )
-        for line in _plan(engine, slowest):
-            console.print(f"  {line}", highlight=False)
+        print_statements(engine, statements, console)
     finally:
         engine.dispose()
+
+
+def print_statements(engine: Engine, statements: Sequence[Statement], console: Console) -> None:
+    """Each statement's time, then the plan of the slowest SELECT, run again on `engine`."""
+    for statement in statements:
+        console.print(f"  {statement.ms:7.2f} ms  {_brief(statement.sql)}", highlight=False)
+    selects = [statement for statement in statements if statement.sql.lstrip().startswith("SELECT")]
+    slowest = max(selects, key=lambda statement: statement.ms)
+    console.print(f"Plan of the slowest SELECT ({slowest.ms:.2f} ms), parameters {slowest.parameters}:"[:400])
+    for line in _plan(engine, slowest):
+        console.print(f"  {line}", highlight=False)
 
 
 def _replay(engine: Engine, probe: Probe, token: str) -> list[Statement]:

@@ -58,11 +58,15 @@ def verdict(passed: bool) -> str:
     return "[green]PASS[/green]" if passed else "[bold red]FAIL[/bold red]"
 
 
-def latency_table(rows: Sequence[Latencies]) -> Table:
-    table = Table(title="Community list and search over HTTP (GET /api/v1/communities)")
+def latency_table(
+    rows: Sequence[Latencies],
+    *,
+    title: str = "Community list and search over HTTP (GET /api/v1/communities)",
+    target: str = f"p50<{P50_TARGET_MS:g} p99<{P99_TARGET_MS:g}",
+) -> Table:
+    table = Table(title=title)
     for column in ("scenario", "database", "requests", "p50 ms", "p95 ms", "p99 ms", "target", "result"):
         table.add_column(column, justify="left" if column in {"scenario", "database", "target"} else "right")
-    target = f"p50<{P50_TARGET_MS:g} p99<{P99_TARGET_MS:g}"
     for row in rows:
         figures = (f"{row.p50:.1f}", f"{row.p95:.1f}", f"{row.p99:.1f}")
         table.add_row(

@@ -29,15 +29,16 @@ Params = dict[str, str | int]
 
 @dataclass(frozen=True)
 class Probe:
-    """One request of the mix: its kind, its query parameters, and whether a member sends it."""
+    """One request of the mix: its kind, its query parameters, whether a member sends it, and where."""
 
     kind: str
     params: Params
     as_member: bool = False
+    path: str = PATH
 
     @property
     def url(self) -> str:
-        return f"{PATH}?{urlencode(self.params)}" if self.params else PATH
+        return f"{self.path}?{urlencode(self.params)}" if self.params else self.path
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def run(client: httpx.Client, probes: list[Probe], token: str) -> list[Timing]:
 def _send(client: httpx.Client, probe: Probe, member_headers: dict[str, str]) -> float:
     headers = member_headers if probe.as_member else None
     started = time.perf_counter()
-    response = client.get(PATH, params=probe.params, headers=headers)
+    response = client.get(probe.path, params=probe.params, headers=headers)
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"GET {probe.url} answered {response.status_code}: {response.text[:300]}")
