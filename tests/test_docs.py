@@ -7,6 +7,7 @@ import click
 import typer
 
 from aicommons.cli.main import app as cli_app
+from aicommons.core.blobs import BlobStore
 from aicommons.core.config import Settings
 from aicommons.core.db import unit_of_work
 from aicommons.core.errors import ErrorCode
@@ -59,9 +60,9 @@ def test_every_api_route_is_documented(app):
     assert [r for r in routes if f"`{r}`" not in documented] == []
 
 
-def test_the_sdk_example_runs_against_the_demo_commons(factory, live_server, capsys):
+def test_the_sdk_example_runs_against_the_demo_commons(factory, settings, live_server, capsys):
     with unit_of_work(factory) as session:
-        seed(session)
+        seed(session, store=BlobStore(settings.blob_dir))
     namespace = {"SERVER": live_server}  # the examples run in order, as in one notebook
     for example in re.findall(r"```python\n(.*?)```", read("sdk.md"), re.DOTALL):
         exec(compile(example, "docs/sdk.md", "exec"), namespace)

@@ -1,15 +1,25 @@
-"""The demo commons: members and communities a visitor can click through, seeded through the services."""
+"""The demo commons: members, communities and datasets to click through, seeded through the services."""
 
+import random
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community, Role
 from aicommons.communities.schemas import CommunityCreate, CommunityRegister
+from aicommons.core.blobs import BlobStore, sha256_of
+from aicommons.datasets import ingest, statistics
+from aicommons.datasets import service as datasets
+from aicommons.datasets.models import Dataset, Policy
+from aicommons.datasets.schemas import AccessRequestCreate, DatasetCreate, FederatedVersion
 from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
@@ -266,8 +276,10 @@ GIFTS = (
 )
 
 
-def seed(session: Session, progress: Callable[[str], None] = lambda _: None) -> None:
-    """Create the demo members and communities (call on an empty commons; it commits nothing)."""
+def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] = lambda _: None) -> None:
+    """Create the demo members, communities and datasets (call on an empty commons; it commits nothing).
+
+    Dataset files go to `store`, the blob store of the commons being seeded."""
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
     people = {person.handle: _add_member(session, person) for person in MEMBERS}
@@ -281,6 +293,8 @@ def seed(session: Session, progress: Callable[[str], None] = lambda _: None) -> 
         communities.request_stats_refresh(session=session, actor=people["amina"], community=community)
     _gifts(session, people)
     progress("tokens and transfers")
+    _seed_datasets(session, people, store)
+    progress(f"{len(DATASETS)} datasets")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:
@@ -331,3 +345,281 @@ def _add_community(session: Session, spec: dict[str, Any], people: dict[str, Mem
             session=session, actor=steward, community=community, handle=joiners[0], role=Role.ORGANIZER
         )
     return community
+
+
+# --- datasets ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """A real dataset that ships with scikit-learn, who publishes it, and how it is registered."""
+
+    loader: str  # a scikit-learn load_* function: bundled files, no network
+    target: str  # what the target column is called here
+    publisher: str
+    form: dict[str, Any]
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+DATASETS = (
+    DemoDataset(
+        "load_iris",
+        "species",
+        "liam",
+        {
+            "slug": "iris-flowers",
+            "title": "Iris flowers (Fisher, 1936)",
+            "summary": "Sepal and petal sizes of 150 irises of three species: the classic first dataset.",
+            "license": "CC-BY-4.0",
+            "policy": "open",
+            "keywords": ["iris", "botany", "classification", "teaching"],
+            "sdgs": [4, 15],
+            "sectors": ["education", "research"],
+            "datasheet": {
+                "motivation": "Measured to study how iris species vary, and used by R.A. Fisher (1936) "
+                "to introduce linear discriminant analysis; shared here as the smallest example for teaching "
+                "classification and trying the commons' tools.",
+                "composition": "150 flowers, 50 of each species (setosa, versicolor, virginica); four "
+                "measurements in centimetres (sepal length and width, petal length and width) and the "
+                "species. No missing values; no people.",
+                "collection_process": "Measured by hand by Edgar Anderson and published in Fisher's paper; "
+                "donated to the UCI Machine Learning Repository by Michael Marshall in 1988.",
+                "preprocessing": "scikit-learn's bundled copy (load_iris), which follows Fisher's paper "
+                "where the UCI copy has two wrong points; the class number is replaced by the species name.",
+                "uses": "Teaching and testing classification, clustering and plots. Too small and too easy "
+                "to say anything about a method's real-world performance.",
+                "distribution": "Open: anyone downloads it as Parquet. CC BY 4.0, as the UCI Machine "
+                "Learning Repository licenses it; cite Fisher (1936) and the repository.",
+                "maintenance": "Historical data that will not change; Liam keeps this copy and answers "
+                "questions about it.",
+            },
+        },
+    ),
+    DemoDataset(
+        "load_wine",
+        "cultivar",
+        "diego",
+        {
+            "slug": "wine-recognition",
+            "title": "Wine recognition: chemistry of three cultivars",
+            "summary": "Thirteen chemical measurements of 178 Italian wines from three cultivars.",
+            "license": "CC-BY-4.0",
+            "policy": "priced",
+            "price": 20,
+            "license_days": 90,
+            "keywords": ["wine", "chemistry", "food quality", "classification"],
+            "sdgs": [2, 12],
+            "sectors": ["agriculture"],
+            "datasheet": {
+                "motivation": "Collected to tell wines of three cultivars apart by chemical analysis; the "
+                "co-op uses it to train members in lab-based quality and origin checks of their produce.",
+                "composition": "178 wines from one region of Italy, three cultivars (59, 71 and 48 wines); "
+                "13 constituents (alcohol, malic acid, ash, its alcalinity, magnesium, phenols, "
+                "flavanoids, nonflavanoid phenols, proanthocyanins, colour intensity, hue, OD280/OD315, "
+                "proline) and the cultivar. No missing values; no people.",
+                "collection_process": "Chemical analysis by M. Forina et al. (PARVUS, Institute of "
+                "Pharmaceutical and Food Analysis and Technologies, Genoa), who measured about 30 "
+                "constituents; 13 were kept in the copy donated to the UCI Machine Learning Repository.",
+                "preprocessing": "scikit-learn's bundled copy (load_wine); the class number is replaced by "
+                "its label (class_0, class_1, class_2) and whole-number columns are stored as integers.",
+                "uses": "Teaching classification and feature scaling for food-quality work. Three cultivars "
+                "of one region: it says nothing about other wines or regions.",
+                "distribution": "Priced: a 90-day license costs 20 tokens, held in escrow until the first "
+                "download and then paid for the co-op's curation. The data itself is CC BY 4.0 and free "
+                "from the UCI repository.",
+                "maintenance": "Historical data that will not change; Diego answers questions about it.",
+            },
+        },
+    ),
+    DemoDataset(
+        "load_breast_cancer",
+        "diagnosis",
+        "amina",
+        {
+            "slug": "breast-cancer-wisconsin",
+            "title": "Breast cancer Wisconsin (diagnostic)",
+            "summary": "Cell-nucleus features of 569 breast-mass biopsies, each malignant or benign.",
+            "license": "CC-BY-4.0",
+            "policy": "gated",
+            "decision_days": 14,
+            "request_fields": ["Which ethics approval or review covers your use?"],
+            "keywords": ["breast cancer", "diagnosis", "biopsy", "classification"],
+            "sdgs": [3],
+            "sectors": ["health", "research"],
+            "community": "nurses-on-ai",
+            "datasheet": {
+                "motivation": "Built at the University of Wisconsin to diagnose breast masses from "
+                "fine-needle aspirates without surgery; the circle shares it for nurses learning how "
+                "diagnostic models are built and judged.",
+                "composition": "569 cases (212 malignant, 357 benign); 30 features, the mean, standard "
+                "error and worst value of ten properties of the cell nuclei in a digitised image (radius, "
+                "texture, perimeter, area, smoothness, compactness, concavity, concave points, symmetry, "
+                "fractal dimension), and the diagnosis. No names, ages or other identifiers.",
+                "collection_process": "Features computed from digitised images of fine-needle aspirates by "
+                "W.H. Wolberg, W.N. Street and O.L. Mangasarian (1995); donated to the UCI Machine "
+                "Learning Repository by Nick Street.",
+                "preprocessing": "scikit-learn's bundled copy (load_breast_cancer); the class number is "
+                "replaced by the diagnosis (malignant or benign).",
+                "uses": "Learning diagnostic classification, calibration and the cost of false negatives. "
+                "Not for clinical decisions: one hospital, the 1990s, a selected population.",
+                "distribution": "Gated: de-identified and CC BY 4.0, but the circle asks who uses "
+                "patient-derived data and why; its stewards decide requests within 14 days.",
+                "maintenance": "Historical data that will not change, kept by the circle's stewards.",
+            },
+        },
+    ),
+    DemoDataset(
+        "load_diabetes",
+        "progression",
+        "ines",
+        {
+            "slug": "diabetes-progression",
+            "title": "Diabetes progression after one year",
+            "summary": "Baseline measurements of 442 diabetes patients and their progression a year later.",
+            "license": "BSD-3-Clause",
+            "policy": "federated",
+            "keywords": ["diabetes", "regression", "federated learning"],
+            "sdgs": [3],
+            "sectors": ["health", "research"],
+            "datasheet": {
+                "motivation": "Published with Efron, Hastie, Johnstone and Tibshirani's 'Least Angle "
+                "Regression' (2004); here it stands in for patient data that stays at the clinic while "
+                "models are trained on it by federated learning.",
+                "composition": "442 patients; age, sex, body mass index, average blood pressure, six blood "
+                "serum measurements (s1-s6) and a quantitative measure of disease progression one year "
+                "after baseline.",
+                "collection_process": "Baseline measurements of diabetes patients from the study behind "
+                "Efron et al. (2004); source: https://www4.stat.ncsu.edu/~boos/var.select/diabetes.html.",
+                "preprocessing": "scikit-learn's unscaled copy (load_diabetes(scaled=False)), whole-number "
+                "columns as integers. The commons holds only the schema, the row count and ten synthetic "
+                "rows drawn from each column's mean and spread, in whole numbers: nobody's real values.",
+                "uses": "Trying federated regression and the federated workflow. Too small and too old for "
+                "clinical use.",
+                "distribution": "Federated: the rows never leave the owner's node and nobody downloads "
+                "them. Distributed with scikit-learn under its BSD-3-Clause license.",
+                "maintenance": "Inês publishes a new version when the node's copy changes.",
+            },
+        },
+        options=(("scaled", False),),
+    ),
+)
+ACCESS_REQUESTS = (  # on the gated dataset: (member, reason, answer, approved)
+    (
+        "liam",
+        "Teaching a course on evaluating diagnostic models.",
+        "Exempt: public de-identified data.",
+        True,
+    ),
+    (
+        "jonas",
+        "Testing federated training against a central baseline.",
+        "My lab's review board, 2026-14.",
+        False,
+    ),
+)
+LICENSES = (("wine-recognition", "kofi"), ("wine-recognition", "ahmed"))  # ahmed's stays in escrow
+DOWNLOADS = (
+    ("iris-flowers", "lucia"),
+    ("iris-flowers", "priya"),
+    ("wine-recognition", "kofi"),
+    ("breast-cancer-wisconsin", "liam"),
+)
+SAMPLE_ROWS = 10
+
+
+def _seed_datasets(session: Session, people: dict[str, Member], store: BlobStore) -> None:
+    """Each policy once, with requests waiting and decided, licenses bought, and downloads on the log."""
+    found = {spec.form["slug"]: _add_dataset(session, spec, people, store) for spec in DATASETS}
+    _access_requests(session, people, found["breast-cancer-wisconsin"])
+    for slug, handle in LICENSES:
+        datasets.buy(session=session, member=people[handle], dataset=found[slug])
+    for slug, handle in DOWNLOADS:
+        datasets.download(
+            session=session, store=store, member=people[handle], dataset=found[slug], number=None
+        )
+
+
+def _add_dataset(session: Session, spec: DemoDataset, people: dict[str, Member], store: BlobStore) -> Dataset:
+    """Register the dataset and publish its first version, as its owner would."""
+    publisher = people[spec.publisher]
+    dataset = datasets.create(
+        session=session, creator=publisher, form=DatasetCreate.model_validate(spec.form)
+    )
+    frame = _frame(spec)
+    if dataset.policy == Policy.FEDERATED:
+        _publish_federated(session, publisher, dataset, frame)
+    else:
+        _publish_csv(session, store, publisher, dataset, frame)
+    return dataset
+
+
+def _frame(spec: DemoDataset) -> Any:
+    """The dataset as a pandas frame: named classes, and whole numbers as integers."""
+    from sklearn import datasets as bundled  # here, not at the top: it takes seconds to import
+
+    bunch = getattr(bundled, spec.loader)(as_frame=True, **dict(spec.options))
+    frame = bunch.frame.rename(columns={"target": spec.target})
+    if "target_names" in bunch:
+        frame[spec.target] = bunch.target_names[bunch.target]
+    whole = [name for name in frame.columns if frame[name].dtype.kind == "f" and (frame[name] % 1 == 0).all()]
+    return frame.astype({name: "int64" for name in whole})
+
+
+def _publish_csv(session: Session, store: BlobStore, publisher: Member, dataset: Dataset, frame: Any) -> None:
+    """Upload the frame as CSV the way the API does: into the store's scratch space, then publish."""
+    with store.scratch(".csv") as path:
+        frame.to_csv(path, index=False)
+        upload = datasets.Upload(
+            path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size
+        )
+        datasets.publish(session=session, store=store, actor=publisher, dataset=dataset, upload=upload)
+
+
+def _publish_federated(session: Session, publisher: Member, dataset: Dataset, frame: Any) -> None:
+    """What the owner's node shows of the rows it keeps: the schema, the row count and a synthetic sample."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    described = {
+        "columns": ingest.columns(table.schema),
+        "row_count": len(frame),
+        "statistics": _node_statistics(table),
+        "sample": _synthetic(frame, SAMPLE_ROWS),
+    }
+    form = FederatedVersion.model_validate(described)
+    datasets.publish_federated(session=session, actor=publisher, dataset=dataset, form=form)
+
+
+def _node_statistics(table: pa.Table) -> dict[str, Any]:
+    """The statistics the owner's node computes on the rows it keeps, with the commons' own DuckDB code."""
+    with tempfile.TemporaryDirectory(prefix="aicommons-node-") as directory:
+        path = Path(directory) / "rows.parquet"
+        pq.write_table(table, path)
+        return statistics.compute(path, ingest.columns(table.schema))
+
+
+def _synthetic(frame: Any, count: int) -> list[list[float]]:
+    """Rows drawn column by column from each column's mean and spread: plausible, but nobody's."""
+    draw = random.Random(2026)
+    figures = frame.describe()
+
+    def cell(name: str) -> float:
+        low, high, mean, spread = (float(figures[name][key]) for key in ("min", "max", "mean", "std"))
+        return round(min(max(draw.gauss(mean, spread), low), high), 4)
+
+    return [[cell(name) for name in frame.columns] for _ in range(count)]
+
+
+def _access_requests(session: Session, people: dict[str, Member], dataset: Dataset) -> None:
+    """Requests answering the owners' question; the circle's steward approves the first."""
+    question = dataset.request_fields[0]
+    for handle, reason, answer, approved in ACCESS_REQUESTS:
+        form = AccessRequestCreate(reason=reason, answers={question: answer})
+        asked = datasets.request_access(session=session, member=people[handle], dataset=dataset, form=form)
+        if approved:
+            datasets.decide(
+                session=session,
+                actor=people["amina"],
+                dataset=dataset,
+                request_id=asked.id,
+                approve=True,
+                reason="A teaching use the circle supports.",
+            )

@@ -57,3 +57,25 @@ def test_a_csv_whose_later_rows_widen_a_column_is_still_read(tmp_path):
     found = ingest.to_parquet(source, "csv", tmp_path / "late.parquet")
     assert found.row_count == 1_600_002
     assert found.columns == [{"name": "id", "type": "integer"}, {"name": "value", "type": "string"}]
+
+
+def test_text_values_in_the_statistics_are_shown_only_to_those_who_may_download(
+    client, new_dataset, settings, factory, reader_headers, owner_headers
+):
+    slug = new_dataset(policy="gated")["slug"]
+    run_jobs(settings, factory)
+
+    def city(headers) -> dict:
+        figures = client.get(f"/api/v1/datasets/{slug}/versions/1", headers=headers).json()["statistics"]
+        return {column["name"]: column for column in figures["columns"]}
+
+    outsider, owner = city(reader_headers), city(owner_headers)
+    assert (outsider["city"]["min"], outsider["city"]["distribution"], outsider["city"]["nulls"]) == (
+        None,
+        None,
+        0,
+    )
+    assert outsider["rainfall_mm"]["max"] == 2100.5
+    assert owner["city"]["distribution"]["values"] == ["Dhaka", "Lagos", "Lima"]
+    page = client.get(f"/datasets/{slug}", headers=reader_headers).text
+    assert "Dhaka" not in page

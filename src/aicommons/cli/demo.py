@@ -1,4 +1,4 @@
-"""`aicommons demo`: a commons full of example members and communities, served at once."""
+"""`aicommons demo`: a commons full of example members, communities and datasets, served at once."""
 
 from typing import Annotated
 
@@ -7,6 +7,7 @@ from rich.progress import Progress
 
 from aicommons.cli.common import command_session, console, load_settings
 from aicommons.cli.server import initialise, serve_commons
+from aicommons.core.blobs import BlobStore
 from aicommons.demo import DEMO_LOGIN, DEMO_PASSWORD, is_seeded, seed
 
 
@@ -24,7 +25,11 @@ def demo(
         else:
             with Progress(transient=True) as progress:
                 task = progress.add_task("Seeding the demo commons", total=None)
-                seed(session, lambda step: progress.update(task, description=f"Seeded {step}"))
+                seed(
+                    session,
+                    store=BlobStore(settings.blob_dir),
+                    progress=lambda step: progress.update(task, description=f"Seeded {step}"),
+                )
             console.print("Seeded the demo commons.")
     console.print(
         f"Log in as [bold]{DEMO_LOGIN}[/bold] with password [bold]{DEMO_PASSWORD}[/bold] (an admin)."

@@ -1,9 +1,10 @@
 """JSON routes of the datasets domain under /api/v1/datasets."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from aicommons.core.blobs import BlobStore
@@ -11,7 +12,7 @@ from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import croissant, permissions, service, uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
-from aicommons.datasets.models import Dataset, RequestStatus
+from aicommons.datasets.models import Dataset, DatasetVersion, RequestStatus
 from aicommons.datasets.schemas import (
     AccessRequestCreate,
     AccessRequestPage,
@@ -30,9 +31,11 @@ from aicommons.datasets.schemas import (
     VersionRead,
 )
 from aicommons.members.auth import CurrentMember, OptionalMember
+from aicommons.members.models import Member
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 PARQUET = "application/vnd.apache.parquet"
+V = TypeVar("V", bound=VersionRead)
 
 
 def dataset_by_ref(ref: str, session: DbSession) -> Dataset:
@@ -80,8 +83,19 @@ def edit(
 
 
 @router.get("/{ref}/versions")
-def versions(dataset: DatasetByRef, session: DbSession) -> list[VersionRead]:
-    return [VersionRead.model_validate(found) for found in service.versions(session=session, dataset=dataset)]
+def versions(dataset: DatasetByRef, session: DbSession, viewer: OptionalMember) -> list[VersionRead]:
+    """Every version, newest first; text columns' values in the statistics only for those who may download."""
+    found = service.versions(session=session, dataset=dataset)
+    return [_as_seen(VersionRead, session, viewer, dataset, one) for one in found]
+
+
+def _as_seen(
+    schema: type[V], session: Session, viewer: Member | None, dataset: Dataset, found: DatasetVersion
+) -> V:
+    shown = schema.model_validate(found)
+    figures = service.visible_statistics(session=session, viewer=viewer, dataset=dataset, found=found)
+    shown.statistics = figures
+    return shown
 
 
 @router.post("/{ref}/versions", responses={200: {"description": "the same bytes were uploaded before"}})
@@ -123,7 +137,7 @@ def publish_federated(
 def version(dataset: DatasetByRef, number: int, session: DbSession, viewer: OptionalMember) -> VersionDetail:
     """One version with its preview rows, which only those who may download it see (federated: the sample)."""
     found = service.version(session=session, dataset=dataset, number=number)
-    detail = VersionDetail.model_validate(found)
+    detail = _as_seen(VersionDetail, session, viewer, dataset, found)
     if found.source_format != "federated" and not permissions.may_download(session, dataset, viewer):
         detail.preview = []
     return detail

@@ -1,6 +1,7 @@
 """The rules of datasets: registering, publishing versions, finding, and every way of getting access."""
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +43,6 @@ from aicommons.datasets.schemas import (
 )
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
-from aicommons.ledger.entries import canonical
 from aicommons.members.models import Member
 
 STATS_JOB = "datasets:statistics:compute"
@@ -294,7 +294,7 @@ def publish_federated(
     if dataset.policy != Policy.FEDERATED:
         raise CommonsError(ErrorCode.WRONG_POLICY, "only federated datasets publish without their rows")
     described = form.model_dump(mode="json")
-    digest = ledger_digest(described)
+    digest = content_digest(described)
     same = _same_content(session, dataset, digest)
     if same is not None:
         return same
@@ -313,9 +313,10 @@ def publish_federated(
     )
 
 
-def ledger_digest(document: dict[str, Any]) -> str:
-    """The SHA-256 of a document's canonical JSON: what identifies a federated version's description."""
-    return hashlib.sha256(canonical(document)).hexdigest()
+def content_digest(document: dict[str, Any]) -> str:
+    """The SHA-256 of a document as sorted, compact JSON: what identifies a federated version's description
+    (which may hold decimals, unlike a log entry)."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _add_version(session: Session, actor: Member, dataset: Dataset, **values: Any) -> DatasetVersion:
@@ -358,6 +359,25 @@ def _held_licenses(session: Session, found: DatasetVersion) -> list[DatasetLicen
         DatasetLicense.version_id == found.id, DatasetLicense.status == LicenseStatus.HELD
     )
     return list(session.scalars(query))
+
+
+def visible_statistics(
+    *, session: Session, viewer: Member | None, dataset: Dataset, found: DatasetVersion
+) -> dict[str, Any] | None:
+    """A version's statistics as the viewer may see them: counts and numeric figures for everyone, but
+    the values of text columns (min, max, most frequent) only for those who may download the rows."""
+    figures = found.statistics
+    if figures is None or found.source_format == "federated":
+        return figures
+    if permissions.may_download(session, dataset, viewer):
+        return figures
+    return {"columns": [_without_values(column) for column in figures.get("columns", [])]}
+
+
+def _without_values(column: dict[str, Any]) -> dict[str, Any]:
+    if column.get("type") in {"integer", "float"}:
+        return column
+    return column | {"min": None, "max": None, "distribution": None}
 
 
 def save_statistics(*, session: Session, version_id: int, statistics: dict[str, Any]) -> None:

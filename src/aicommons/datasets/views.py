@@ -204,7 +204,7 @@ def _detail(
         may_download=permissions.may_download(session, dataset, viewer),
         counts=service.counts(session=session, dataset=dataset),
         **_access(session, dataset, viewer),
-        **_figures(session, shown),
+        **_figures(session, viewer, dataset, shown),
         **({"upload_errors": {}, "request_errors": {}, "request_values": {}} | context),
     )
 
@@ -240,7 +240,7 @@ def statistics_fragment(
 ) -> Response:
     """The statistics section alone, which polls itself until the statistics job has finished."""
     shown = _shown(session, dataset, version, service.versions(session=session, dataset=dataset))
-    context = _page(viewer, dataset=dataset, **_figures(session, shown))
+    context = _page(viewer, dataset=dataset, **_figures(session, viewer, dataset, shown))
     return pages.render(request, "datasets/_statistics.html", context)
 
 
@@ -281,12 +281,16 @@ ROW_HEIGHT = 18
 LABEL_WIDTH = 80
 
 
-def _figures(session: Session, shown: DatasetVersion | None) -> dict[str, Any]:
-    """The shown version's column figures, each with its chart, or the job still computing them."""
+def _figures(
+    session: Session, viewer: Member | None, dataset: Dataset, shown: DatasetVersion | None
+) -> dict[str, Any]:
+    """The shown version's column figures (as the viewer may see them), each with its chart, or the job
+    still computing them."""
     if shown is None or shown.statistics is None:
         job = session.get(Job, shown.stats_job_id) if shown and shown.stats_job_id else None
         return {"shown": shown, "figures": [], "job": job}
-    columns = shown.statistics.get("columns", [])
+    visible = service.visible_statistics(session=session, viewer=viewer, dataset=dataset, found=shown) or {}
+    columns = visible.get("columns", [])
     figures = [(column, chart(column.get("distribution"))) for column in columns]
     return {"shown": shown, "figures": figures, "job": None}
 
