@@ -51,11 +51,11 @@ def test_statistics_of_numbers_dates_and_text(tmp_path):
 
 
 def test_a_csv_whose_later_rows_widen_a_column_is_still_read(tmp_path):
-    rows = "\n".join(f"{n},{n}" for n in range(1_600_000))  # more than one 16 MiB block
+    rows = "\n".join(f"{n},{n}" for n in range(200_000))  # more than one 1 MiB block
     source = tmp_path / "late.csv"
     source.write_text(f"id,value\n{rows}\n5,1.5\n6,text\n")
     found = ingest.to_parquet(source, "csv", tmp_path / "late.parquet")
-    assert found.row_count == 1_600_002
+    assert found.row_count == 200_002
     assert found.columns == [{"name": "id", "type": "integer"}, {"name": "value", "type": "string"}]
 
 

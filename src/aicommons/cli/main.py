@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aicommons import __version__
-from aicommons.cli import communities, demo, ledger, members, remote
+from aicommons.cli import communities, datasets, demo, ledger, members, remote
 from aicommons.cli.common import console, load_settings
 from aicommons.cli.server import initialise, serve_commons
 from aicommons.core import migrate
@@ -26,6 +26,7 @@ db = typer.Typer(
 app.add_typer(db, name="db")
 app.add_typer(members.app, name="members")
 app.add_typer(communities.app, name="communities")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(ledger.app, name="ledger")
 app.command()(remote.login)
 

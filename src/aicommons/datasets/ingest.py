@@ -1,7 +1,7 @@
 """Turning an uploaded CSV or Parquet file into the stored form: Parquet, its schema and a preview.
 
 Both formats are read batch by batch, so memory stays flat whatever the file's size. A CSV's column
-types are inferred from its first block; when a later block does not fit (a decimal in a column of
+types are inferred from its first block (1 MiB); when a later block does not fit (a decimal in a column of
 whole numbers, text in a column of numbers), the column is widened and the file read again.
 """
 
@@ -20,7 +20,9 @@ import pyarrow.parquet as pq
 from aicommons.core.errors import CommonsError, ErrorCode
 
 PREVIEW_ROWS = 100
-BLOCK_BYTES = 16 << 20
+# pyarrow's streaming reader decodes a few dozen blocks ahead of the writer: 1 MiB blocks keep that to
+# tens of MiB (16 MiB blocks took 470 MiB) at the same speed (benchmarks/README.md, datasets).
+BLOCK_BYTES = 1 << 20
 MAX_WIDENINGS = 64
 FORMATS = ("csv", "parquet")
 _BAD_COLUMN = re.compile(r"In CSV column #(\d+): .*CSV conversion error to (\w+)")

@@ -1,5 +1,6 @@
 """The Python client of an AI Commons server; works from scripts, notebooks and the CLI."""
 
 from aicommons.sdk.client import Client, RemoteError
+from aicommons.sdk.commons import Commons, Dataset, Datasets, Version
 
-__all__ = ["Client", "RemoteError"]
+__all__ = ["Client", "Commons", "Dataset", "Datasets", "RemoteError", "Version"]

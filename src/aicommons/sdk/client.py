@@ -1,6 +1,8 @@
 """A small synchronous client of the AI Commons API (it imports nothing of the server)."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -44,16 +46,26 @@ class Client:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self._stream(method, path, **kwargs) as response:
+            response.read()
+        return response.json() if response.content else None
+
+    @contextmanager
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A response whose body is not read yet (for large files); refusals raise RemoteError."""
         try:
-            response = self._http.request(method, f"/api/v1{path}", **kwargs)
+            with self._http.stream(method, f"/api/v1{path}", **kwargs) as response:
+                if response.is_error:
+                    response.read()
+                    problem = _problem(response)
+                    raise RemoteError(
+                        response.status_code,
+                        problem.get("code", "error"),
+                        problem.get("detail", response.text),
+                    )
+                yield response
         except httpx.TransportError as error:
             raise RemoteError(0, "unreachable", f"cannot reach {self._http.base_url}: {error}") from error
-        if response.is_error:
-            problem = _problem(response)
-            raise RemoteError(
-                response.status_code, problem.get("code", "error"), problem.get("detail", response.text)
-            )
-        return response.json() if response.content else None
 
     def login(self, handle: str, password: str, *, token_name: str = "cli") -> str:
         """Trade a handle and password for an API token, use it from now on, and return it."""
