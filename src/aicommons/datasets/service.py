@@ -250,7 +250,8 @@ def _numbered_version(
 ) -> tuple[DatasetVersion, bool]:
     """Lock the dataset so that concurrent uploads take their numbers in turn, then look for the same
     bytes once more (a concurrent upload of them may have committed meanwhile)."""
-    session.refresh(dataset, with_for_update=True)
+    session.execute(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update())
+    session.refresh(dataset, ["version_count"])
     same = _same_content(session, dataset, upload.sha256)
     if same is not None:
         return same, False
