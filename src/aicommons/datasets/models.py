@@ -53,13 +53,20 @@ class LicenseStatus(StrEnum):
 
 class Dataset(Base):
     __tablename__ = "dataset"
+    # The catalog lists by title; each facet filters then pages in title order from one index.
+    __table_args__ = (
+        Index("ix_dataset_title", "title", "id"),
+        Index("ix_dataset_policy_title", "policy", "title", "id"),
+        Index("ix_dataset_license_title", "license", "title", "id"),
+        Index("ix_dataset_format_title", "file_format", "title", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
-    title: Mapped[str] = mapped_column(String(120), index=True)
+    title: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(Text, default="")
-    license: Mapped[str] = mapped_column(String(64), index=True)
-    policy: Mapped[Policy] = mapped_column(String(16), index=True)
+    license: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[Policy] = mapped_column(String(16))
     price: Mapped[int] = mapped_column(BigInteger, default=0)  # tokens per license, priced only
     license_days: Mapped[int] = mapped_column(Integer, default=30)
     decision_days: Mapped[int] = mapped_column(Integer, default=14)  # gated: the owner's deadline
@@ -67,7 +74,7 @@ class Dataset(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     datasheet: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased title, summary, keywords
-    file_format: Mapped[str] = mapped_column(String(16), default="", index=True)  # of the newest version
+    file_format: Mapped[str] = mapped_column(String(16), default="")  # of the newest version
     version_count: Mapped[int] = mapped_column(Integer, default=0)
     download_count: Mapped[int] = mapped_column(Integer, default=0)
     owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))

@@ -64,10 +64,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_dataset_slug")),
     )
     with op.batch_alter_table("dataset", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_dataset_file_format"), ["file_format"], unique=False)
-        batch_op.create_index(batch_op.f("ix_dataset_license"), ["license"], unique=False)
-        batch_op.create_index(batch_op.f("ix_dataset_policy"), ["policy"], unique=False)
-        batch_op.create_index(batch_op.f("ix_dataset_title"), ["title"], unique=False)
+        batch_op.create_index("ix_dataset_format_title", ["file_format", "title", "id"], unique=False)
+        batch_op.create_index("ix_dataset_license_title", ["license", "title", "id"], unique=False)
+        batch_op.create_index("ix_dataset_policy_title", ["policy", "title", "id"], unique=False)
+        batch_op.create_index("ix_dataset_title", ["title", "id"], unique=False)
 
     op.create_table(
         "access_request",
@@ -264,10 +264,10 @@ def downgrade() -> None:
 
     op.drop_table("access_request")
     with op.batch_alter_table("dataset", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_dataset_title"))
-        batch_op.drop_index(batch_op.f("ix_dataset_policy"))
-        batch_op.drop_index(batch_op.f("ix_dataset_license"))
-        batch_op.drop_index(batch_op.f("ix_dataset_file_format"))
+        batch_op.drop_index("ix_dataset_title")
+        batch_op.drop_index("ix_dataset_policy_title")
+        batch_op.drop_index("ix_dataset_license_title")
+        batch_op.drop_index("ix_dataset_format_title")
 
     op.drop_table("dataset")
     # ### end Alembic commands ###
