@@ -48,6 +48,7 @@ class ErrorCode(Enum):
     ALREADY_GRANTED = ("already_granted", 409, "You already have access to this dataset")
     ACCESS_REQUEST_NOT_FOUND = ("access_request_not_found", 404, "No such access request")
     ALREADY_DECIDED = ("already_decided", 409, "That request was already decided")
+    BAD_SUBMISSION = ("bad_submission", 422, "The submission file does not match the problem")
 
     @property
     def code(self) -> str:
