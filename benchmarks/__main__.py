@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from benchmarks import datasets, explain, ledger, search
+from benchmarks import datasets, explain, ledger, problems, search
 from benchmarks.config import BenchConfig
 from benchmarks.report import Latencies, Startup, print_tables
 from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
@@ -44,12 +44,16 @@ def main() -> int:
     startups = _bench_demo() if config.demo else []
     ledgers = ledger.run(config, console) if config.ledger.enabled else ledger.LedgerResults()
     data = datasets.run(config, console) if config.datasets.enabled else datasets.DatasetsResults()
+    scoring = (
+        problems.run(config.problems, console) if config.problems.enabled else problems.ProblemsResults()
+    )
     print_tables(console, seeded, latencies, startups)
     ledgers.print(console)
     data.print(console)
+    scoring.print(console)
     _notes(config, started, load_before)
     passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
-    passed = passed and ledgers.passed and data.passed
+    passed = passed and ledgers.passed and data.passed and scoring.passed
     return 0 if passed else 1
 
 

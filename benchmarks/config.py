@@ -17,6 +17,7 @@ TRANSFERS_TARGET_PER_S = {"postgresql": 1_000.0}
 INGEST_TARGET_S = 60.0
 INGEST_MEMORY_TARGET_BYTES = 1 << 30
 STATS_TARGET_S = 30.0
+SCORING_TARGET_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,23 @@ class DatasetsConfig:
 
 
 @dataclass(frozen=True)
+class ProblemsConfig:
+    """The size of the scoring benchmark: the submission's rows and the bootstrap's resamples."""
+
+    enabled: bool = True
+    rows: int = 1_000_000
+    resamples: int = 1_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ProblemsConfig":
+        return cls(
+            enabled=environ.get("AICOMMONS_BENCH_PROBLEMS", "1") != "0",
+            rows=int(environ.get("AICOMMONS_BENCH_SCORING_ROWS", cls.rows)),
+            resamples=int(environ.get("AICOMMONS_BENCH_RESAMPLES", cls.resamples)),
+        )
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     """The sizes of the seeded commons, how many requests each kind gets, and the PostgreSQL to use."""
 
@@ -101,6 +119,7 @@ class BenchConfig:
     search: bool = True
     ledger: LedgerConfig = LedgerConfig()
     datasets: DatasetsConfig = DatasetsConfig()
+    problems: ProblemsConfig = ProblemsConfig()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "BenchConfig":
@@ -115,4 +134,5 @@ class BenchConfig:
             search=environ.get("AICOMMONS_BENCH_SEARCH", "1") != "0",
             ledger=LedgerConfig.from_env(environ),
             datasets=DatasetsConfig.from_env(environ),
+            problems=ProblemsConfig.from_env(environ),
         )

@@ -34,6 +34,9 @@ from aicommons.ledger.note import Signer
 from aicommons.members import api as members_api
 from aicommons.members import views as members_views
 from aicommons.members.auth import optional_member
+from aicommons.problems import api as problems_api
+from aicommons.problems import service as problems
+from aicommons.problems.jobs import scoring_job
 from aicommons.web.navigation import LoginRequired, to_login
 
 
@@ -42,6 +45,7 @@ def job_handlers(settings: Settings) -> Mapping[str, jobs.Handler]:
     return {
         communities.STATS_JOB: communities.refresh_stats,
         datasets.STATS_JOB: statistics_job(BlobStore(settings.blob_dir)),
+        problems.SCORE_JOB: scoring_job(BlobStore(settings.blob_dir)),
     }
 
 
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members_api.router,
         communities_api.router,
         datasets_api.router,
+        problems_api.router,
         members_views.router,
         communities_views.router,
         datasets_views.router,

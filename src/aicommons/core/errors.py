@@ -49,6 +49,13 @@ class ErrorCode(Enum):
     ACCESS_REQUEST_NOT_FOUND = ("access_request_not_found", 404, "No such access request")
     ALREADY_DECIDED = ("already_decided", 409, "That request was already decided")
     BAD_SUBMISSION = ("bad_submission", 422, "The submission file does not match the problem")
+    PROBLEM_NOT_FOUND = ("problem_not_found", 404, "No such problem")
+    PROBLEM_NOT_DRAFT = ("problem_not_draft", 409, "The problem is already published")
+    PROBLEM_CLOSED = ("problem_closed", 409, "The problem does not take submissions now")
+    PROBLEM_STILL_OPEN = ("problem_still_open", 409, "The problem closes at its closing time, not before")
+    SUBMISSION_LIMIT = ("submission_limit", 429, "The team has used up its submissions")
+    SUBMISSION_NOT_FOUND = ("submission_not_found", 404, "No such submission of your team")
+    TEAM_FULL = ("team_full", 409, "The team has as many members as the problem allows")
 
     @property
     def code(self) -> str:

@@ -13,6 +13,7 @@ from aicommons.core.web import Pages
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1_048_576
+UPLOAD_PATHS = ("/versions", "/evaluation", "/submissions")  # routes that stream files to disk
 HTTP_CODES = {
     401: ErrorCode.NOT_AUTHENTICATED,
     403: ErrorCode.FORBIDDEN,
@@ -61,8 +62,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class BodyLimit:
-    """Refuse request bodies over MAX_BODY_BYTES before anything reads them; uploads of files (a POST to
-    a path ending in /versions) may be as large as `upload_limit`, which their routes enforce again while
+    """Refuse request bodies over MAX_BODY_BYTES before anything reads them. File uploads (a POST to a path
+    ending in one of UPLOAD_PATHS) may be as large as `upload_limit`; their routes enforce it again while
     streaming, for bodies sent without a length."""
 
     def __init__(self, app: ASGIApp, upload_limit: int = MAX_BODY_BYTES) -> None:
@@ -71,7 +72,7 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/versions")
+            upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(UPLOAD_PATHS)
             limit = self.upload_limit if upload else MAX_BODY_BYTES
             length = dict(scope.get("headers", [])).get(b"content-length", b"0")
             if not length.isdigit() or int(length) > limit:
