@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import update
 
 from aicommons.app import job_handlers
+from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Worker
 from aicommons.ledger import tokens
@@ -181,3 +182,15 @@ def test_drafts_are_hidden_and_evaluation_labels_never_leave(client, owner, toke
     paths = client.get("/openapi.json").json()["paths"]
     evaluation = {path: set(operations) for path, operations in paths.items() if "evaluation" in path}
     assert evaluation == {"/api/v1/problems/{ref}/evaluation": {"post"}}
+
+
+def test_a_stuck_scoring_job_does_not_use_up_the_limit(client, published, make_member, token_for, factory):
+    ana = token_for(make_member("ana"))
+    for _ in range(3):
+        assert submit(client, published, ana, predictions(1)).status_code == 201
+    with factory.begin() as db:  # a worker takes the jobs, then dies: its heartbeats stop
+        while jobs.claim(db, "dying-worker") is not None:
+            pass
+    with factory.begin() as db:
+        assert jobs.fail_silent_jobs(db, timeout_seconds=0) == 3
+    assert submit(client, published, ana, predictions(1)).status_code == 201

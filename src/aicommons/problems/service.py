@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
@@ -310,10 +310,16 @@ def _require_open(problem: Problem) -> None:
 
 
 def _require_under_limits(session: Session, problem: Problem, team: Team) -> None:
-    counted = select(func.count()).where(
-        Submission.problem_id == problem.id,
-        Submission.team_id == team.id,
-        Submission.state != SubmissionState.FAILED,
+    counted = (
+        select(func.count())
+        .select_from(Submission)
+        .outerjoin(jobs.Job, jobs.Job.id == Submission.job_id)
+        .where(
+            Submission.problem_id == problem.id,
+            Submission.team_id == team.id,
+            Submission.state != SubmissionState.FAILED,
+            or_(jobs.Job.state.is_(None), jobs.Job.state != jobs.JobState.FAILED),  # a stuck job failed too
+        )
     )
     if (session.scalar(counted) or 0) >= problem.total_limit:
         raise CommonsError(ErrorCode.SUBMISSION_LIMIT, f"the limit is {problem.total_limit} submissions")
