@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from benchmarks import datasets, explain, ledger, problems, search
+from benchmarks import datasets, explain, ledger, problems, problems_leaderboard, search
 from benchmarks.config import BenchConfig
 from benchmarks.report import Latencies, Startup, print_tables
 from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
@@ -47,13 +47,16 @@ def main() -> int:
     scoring = (
         problems.run(config.problems, console) if config.problems.enabled else problems.ProblemsResults()
     )
+    boards = problems_leaderboard.run(config, console) if config.problems.enabled else []
     print_tables(console, seeded, latencies, startups)
     ledgers.print(console)
     data.print(console)
     scoring.print(console)
     _notes(config, started, load_before)
     passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
-    passed = passed and ledgers.passed and data.passed and scoring.passed
+    passed = (
+        passed and ledgers.passed and data.passed and scoring.passed and all(row.passed for row in boards)
+    )
     return 0 if passed else 1
 
 

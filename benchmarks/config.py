@@ -96,6 +96,9 @@ class ProblemsConfig:
     enabled: bool = True
     rows: int = 1_000_000
     resamples: int = 1_000
+    submissions: int = 10_000  # the leaderboard benchmark's scored submissions …
+    teams: int = 2_000  # … from this many teams
+    board_requests: int = 300  # timed requests of each board
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ProblemsConfig":
@@ -103,6 +106,9 @@ class ProblemsConfig:
             enabled=environ.get("AICOMMONS_BENCH_PROBLEMS", "1") != "0",
             rows=int(environ.get("AICOMMONS_BENCH_SCORING_ROWS", cls.rows)),
             resamples=int(environ.get("AICOMMONS_BENCH_RESAMPLES", cls.resamples)),
+            submissions=int(environ.get("AICOMMONS_BENCH_BOARD_SUBMISSIONS", cls.submissions)),
+            teams=int(environ.get("AICOMMONS_BENCH_BOARD_TEAMS", cls.teams)),
+            board_requests=int(environ.get("AICOMMONS_BENCH_BOARD_REQUESTS", cls.board_requests)),
         )
 
 

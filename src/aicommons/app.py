@@ -36,6 +36,7 @@ from aicommons.members import views as members_views
 from aicommons.members.auth import optional_member
 from aicommons.problems import api as problems_api
 from aicommons.problems import service as problems
+from aicommons.problems import views as problems_views
 from aicommons.problems.jobs import scoring_job
 from aicommons.web.navigation import LoginRequired, to_login
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members_views.router,
         communities_views.router,
         datasets_views.router,
+        problems_views.router,
     ):
         app.include_router(router)
     # The ledger cannot know members; resolving the visitor here lets its pages' header show who is logged in.

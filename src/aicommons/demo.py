@@ -1,21 +1,27 @@
 """The demo commons: members, communities and datasets to click through, seeded through the services."""
 
+import importlib
 import random
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community, Role
 from aicommons.communities.schemas import CommunityCreate, CommunityRegister
 from aicommons.core.blobs import BlobStore, sha256_of
+from aicommons.core.db import utcnow
+from aicommons.core.jobs import Job, JobContext, JobState
 from aicommons.datasets import ingest, statistics
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, Policy
@@ -24,6 +30,11 @@ from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 from aicommons.members.schemas import ProfileUpdate, SignUp, TransferCreate
+from aicommons.problems import service as problems
+from aicommons.problems.jobs import scoring_job
+from aicommons.problems.models import Problem, Submission
+from aicommons.problems.schemas import ProblemCreate
+from aicommons.problems.scoring import Metric, Prediction, Task, prediction_kind
 
 DEMO_PASSWORD = "commons-demo-2026"
 DEMO_LOGIN = "amina"
@@ -280,6 +291,7 @@ def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] 
     """Create the demo members, communities and datasets (call on an empty commons; it commits nothing).
 
     Dataset files go to `store`, the blob store of the commons being seeded."""
+    threading.Thread(target=_import_scikit_learn, daemon=True).start()  # meanwhile, passwords are hashed
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
     people = {person.handle: _add_member(session, person) for person in MEMBERS}
@@ -295,6 +307,8 @@ def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] 
     progress("tokens and transfers")
     _seed_datasets(session, people, store)
     progress(f"{len(DATASETS)} datasets")
+    _seed_problems(session, people, store)
+    progress(f"{len(PROBLEMS)} problems")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:
@@ -312,6 +326,12 @@ def _gifts(session: Session, people: dict[str, Member]) -> None:
             to=receiver, amount=amount, note=note, idempotency_key=f"demo-{giver}-{receiver}"
         )
         members.send_tokens(session=session, sender=people[giver], form=form)
+
+
+def _import_scikit_learn() -> None:
+    """Import what the datasets and problems parts use; it takes seconds, while hashing releases the GIL."""
+    for module in ("sklearn.datasets", "sklearn.model_selection", "sklearn.ensemble", "sklearn.linear_model"):
+        importlib.import_module(module)
 
 
 def _add_member(session: Session, person: DemoMember) -> Member:
@@ -623,3 +643,270 @@ def _access_requests(session: Session, people: dict[str, Member], dataset: Datas
                 approve=True,
                 reason="A teaching use the circle supports.",
             )
+
+
+# --- problems ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Solver:
+    """A demo member's honest baseline: a scikit-learn model trained on the problem's training part."""
+
+    handle: str
+    model: str  # a key of _ESTIMATORS
+    declares: bool  # whether the submission declares the dataset it used
+    note: str
+    team: str | None = None  # a named team (joined before submitting), else the member alone
+
+
+@dataclass(frozen=True)
+class DemoProblem:
+    """A problem on a demo dataset: its held-out rows are the hidden evaluation data."""
+
+    dataset: str  # the slug of one of DATASETS
+    owner: str
+    form: dict[str, Any]
+    solvers: tuple[Solver, ...]
+    closed: bool = False  # submitted, scored, then closed with its bounty paid
+
+
+BEDSIDE_STATEMENT = """\
+Predict whether a breast mass is **malignant** from the 30 cell-nucleus features of its fine-needle
+aspirate (the columns of `breast-cancer-wisconsin` version 1).
+
+- Evaluation: 171 held-out cases (the `case` column), scored by **ROC AUC** on the probability that
+  the mass is malignant.
+- Submit a CSV `case,prediction`, the prediction a probability between 0 and 1.
+- A teaching problem of the *Nurses on AI in Care* circle: not for clinical decisions.
+"""
+DIABETES_STATEMENT = """\
+Predict each patient's **disease progression one year after baseline** from age, sex, body mass
+index, blood pressure and six blood serum measurements.
+
+- The rows stay at Inês's node; the columns follow `diabetes-progression` version 1.
+- Evaluation: 133 held-out patients (the `patient` column), scored by **RMSE** (lower is better).
+- Submit a CSV `patient,prediction`, the prediction a number.
+"""
+WINE_STATEMENT = """\
+Tell the **cultivar** of a wine from its 13 chemical measurements, as the co-op's lab checks do.
+
+- Evaluation: 54 held-out wines (the `wine` column), scored by **accuracy**.
+- Submit a CSV `wine,prediction`, the prediction one of `class_0`, `class_1`, `class_2`.
+- Closed: the private leaderboard and the payout are public.
+"""
+PROBLEMS = (
+    DemoProblem(
+        "breast-cancer-wisconsin",
+        "amina",
+        {
+            "title": "Malignant or benign? Reading fine-needle aspirates",
+            "slug": "bedside-biopsy-triage",
+            "statement": BEDSIDE_STATEMENT,
+            "task": "binary",
+            "metric": "roc_auc",
+            "id_column": "case",
+            "target_column": "diagnosis",
+            "sdg_targets": ["3.4", "3.8"],
+            "bounty": 50,
+            "payout_rule": "top3",
+            "daily_limit": 5,
+            "total_limit": 50,
+            "team_size_limit": 3,
+        },
+        (
+            Solver("liam", "logistic", True, "Standardised features, logistic regression."),
+            Solver("grace", "forest", True, "A random forest of 50 trees.", team="bedside-ml"),
+            Solver("ana", "naive", False, "Naive baseline: the malignant rate of the training part."),
+        ),
+    ),
+    DemoProblem(
+        "diabetes-progression",
+        "ines",
+        {
+            "title": "Diabetes progression after one year",
+            "slug": "diabetes-progression-forecast",
+            "statement": DIABETES_STATEMENT,
+            "task": "regression",
+            "metric": "rmse",
+            "id_column": "patient",
+            "target_column": "progression",
+            "sdg_targets": ["3.4"],
+            "bounty": 60,
+            "payout_rule": "winner",
+            "daily_limit": 3,
+        },
+        (
+            Solver("jonas", "ridge", True, "Ridge regression, trained federated at the node."),
+            Solver("liam", "forest", True, "A random forest of 50 trees."),
+            Solver("mei", "naive", False, "Naive baseline: the mean progression."),
+        ),
+    ),
+    DemoProblem(
+        "wine-recognition",
+        "diego",
+        {
+            "title": "Which cultivar? Wine from its chemistry",
+            "slug": "wine-cultivar-check",
+            "statement": WINE_STATEMENT,
+            "task": "multiclass",
+            "metric": "accuracy",
+            "id_column": "wine",
+            "target_column": "cultivar",
+            "sdg_targets": ["2.3", "12.3"],
+            "bounty": 40,
+            "payout_rule": "top3",
+            "dividend_percent": 10,
+        },
+        (
+            Solver("kofi", "logistic", True, "Standardised features, logistic regression."),
+            Solver("ahmed", "forest", True, "A random forest of 50 trees."),
+            Solver("lucia", "nearest", False, "Five nearest neighbours, unscaled."),
+            Solver("priya", "naive", False, "Naive baseline: the most common cultivar."),
+        ),
+        closed=True,
+    ),
+)
+HELD_OUT = 0.3  # the share of each dataset's rows kept back as the hidden evaluation data
+
+
+def _seed_problems(session: Session, people: dict[str, Member], store: BlobStore) -> None:
+    """Each problem stated, its evaluation rows uploaded, published, with baselines scored by the real job."""
+    for spec in PROBLEMS:
+        parts = _split(spec)
+        problem = _add_problem(session, spec, people, store, parts[1])
+        submitted = [
+            _submit_baseline(
+                session, store, problem, member=people[solver.handle], solver=solver, parts=parts
+            )
+            for solver in spec.solvers
+        ]
+        _score(session, store, submitted)
+        if spec.closed:
+            _close(session, problem, people[spec.owner])
+
+
+def _split(spec: DemoProblem) -> tuple[Any, Any]:
+    """The dataset's rows as a training part and a held-out part, each row named in the id column."""
+    from sklearn.model_selection import train_test_split  # here, not at the top: it takes seconds to import
+
+    frame = _frame(next(one for one in DATASETS if one.form["slug"] == spec.dataset))
+    frame.insert(
+        0, spec.form["id_column"], [f"{spec.form['id_column'][0]}{n:04d}" for n in range(len(frame))]
+    )
+    target = spec.form["target_column"]
+    stratify = None if spec.form["task"] == "regression" else frame[target]
+    train, held_out = train_test_split(frame, test_size=HELD_OUT, random_state=2026, stratify=stratify)
+    return train, held_out
+
+
+def _add_problem(
+    session: Session, spec: DemoProblem, people: dict[str, Member], store: BlobStore, held_out: Any
+) -> Problem:
+    """State the problem on version 1 of its dataset, upload the held-out rows, and publish it."""
+    owner, now = people[spec.owner], utcnow()
+    window = (now - timedelta(days=1), now + timedelta(minutes=5 if spec.closed else 60 * 24 * 45))
+    version = {"dataset": spec.dataset, "version": 1}
+    form = ProblemCreate.model_validate(
+        spec.form | {"opens_at": window[0], "closes_at": window[1], "input": version, "datasets": [version]}
+    )
+    problem = problems.create(session=session, creator=owner, form=form)
+    rows = held_out[[form.id_column, form.target_column]]
+    with _csv(store, rows) as upload:
+        problems.set_evaluation(session=session, store=store, actor=owner, problem=problem, upload=upload)
+    return problems.publish(session=session, actor=owner, problem=problem)
+
+
+@contextmanager
+def _csv(store: BlobStore, frame: Any) -> Iterator[datasets.Upload]:
+    """The frame as an uploaded CSV in the store's scratch space, as the API receives one."""
+    with store.scratch(".csv") as path:
+        frame.to_csv(path, index=False)
+        yield datasets.Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
+
+
+def _submit_baseline(
+    session: Session,
+    store: BlobStore,
+    problem: Problem,
+    *,
+    member: Member,
+    solver: Solver,
+    parts: tuple[Any, Any],
+) -> Submission:
+    """The solver's predictions for the held-out rows, from a model trained on the training part."""
+    train, held_out = parts
+    if solver.team:
+        problems.join_team(session=session, problem=problem, member=member, team_name=solver.team)
+    predictions = _predict(problem, solver.model, train, held_out)
+    used = problem.dataset_versions if solver.declares else []
+    with _csv(store, predictions) as upload:
+        return problems.submit(
+            session=session,
+            store=store,
+            member=member,
+            problem=problem,
+            upload=upload,
+            datasets_used=used,
+            note=solver.note,
+        )
+
+
+def _estimator(model: str, task: Task) -> Any:
+    """A scikit-learn estimator by its demo name, for the task."""
+    from sklearn import dummy, ensemble, linear_model, neighbors, pipeline, preprocessing
+
+    regression = task is Task.REGRESSION
+    choices: dict[str, Callable[[], Any]] = {
+        "naive": dummy.DummyRegressor if regression else lambda: dummy.DummyClassifier(strategy="prior"),
+        "logistic": lambda: pipeline.make_pipeline(
+            preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=1000)
+        ),
+        "ridge": linear_model.Ridge,
+        "forest": lambda: (ensemble.RandomForestRegressor if regression else ensemble.RandomForestClassifier)(
+            n_estimators=20, random_state=2026
+        ),
+        "nearest": lambda: neighbors.KNeighborsClassifier(n_neighbors=5),
+    }
+    return choices[model]()
+
+
+def _predict(problem: Problem, model: str, train: Any, held_out: Any) -> Any:
+    """The submission file's frame: the id column and the model's prediction for each held-out row."""
+    task, target = Task(problem.task), problem.target_column
+    features = [name for name in train.columns if name not in {problem.id_column, target}]
+    estimator = _estimator(model, task).fit(train[features], train[target])
+    if prediction_kind(task, Metric(problem.metric)) is Prediction.PROBABILITY:
+        positive = list(estimator.classes_).index(problem.classes[1])
+        predicted = estimator.predict_proba(held_out[features])[:, positive].round(6)
+    else:
+        predicted = estimator.predict(held_out[features])
+    frame = held_out[[problem.id_column]].copy()
+    frame["prediction"] = predicted
+    return frame
+
+
+def _score(session: Session, store: BlobStore, submitted: list[Submission]) -> None:
+    """Run the real scoring job on each submission inside the seed's transaction, and mark the job done.
+
+    The job's units of work join the seed's connection: what they write commits with the seed, or not at
+    all."""
+    session.flush()
+    joined = sessionmaker(bind=session.connection(), expire_on_commit=False)
+    handler = scoring_job(store)
+    for submission in submitted:
+        assert submission.job_id is not None
+        result = handler(
+            JobContext(job_id=submission.job_id, payload={"submission_id": submission.id}, factory=joined)
+        )
+        job = session.get(Job, submission.job_id)
+        assert job is not None
+        job.state, job.result, job.progress, job.worker = JobState.SUCCEEDED, result, 1.0, "demo-seed"
+        job.started_at = job.finished_at = utcnow()
+    session.flush()
+    session.expire_all()
+
+
+def _close(session: Session, problem: Problem, owner: Member) -> None:
+    """The closing time passes (as if weeks went by) and the owner closes: the bounty is paid."""
+    problem.closes_at = utcnow() - timedelta(seconds=1)
+    problems.close(session=session, actor=owner, problem=problem)

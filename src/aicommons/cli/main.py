@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aicommons import __version__
-from aicommons.cli import communities, datasets, demo, ledger, members, remote
+from aicommons.cli import communities, datasets, demo, ledger, members, problems, remote
 from aicommons.cli.common import console, load_settings
 from aicommons.cli.server import initialise, serve_commons
 from aicommons.core import migrate
@@ -28,6 +28,7 @@ app.add_typer(members.app, name="members")
 app.add_typer(communities.app, name="communities")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(problems.app, name="problems")
 app.command()(remote.login)
 
 

@@ -3,9 +3,10 @@
 import hashlib
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import Request, UploadFile
 from starlette.requests import ClientDisconnect
 
+from aicommons.core.blobs import copy_stream
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.datasets.service import Upload
 
@@ -49,3 +50,20 @@ async def receive(request: Request, target: Path, file_format: str, *, limit: in
     if size == 0:
         raise CommonsError(ErrorCode.EMPTY_DATA, "the file is empty")
     return Upload(target, file_format, digest.hexdigest(), size)
+
+
+def from_form(file: UploadFile | None, path: Path, *, limit: int, formats: dict[str, str]) -> Upload:
+    """A file from a page's form, copied into the scratch `path`; its format comes from its extension,
+    one of `formats` (".csv": "csv", …)."""
+    if file is None or not file.filename:
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, "choose a file to upload")
+    file_format = formats.get(Path(file.filename).suffix.lower())
+    if file_format is None:
+        raise CommonsError(ErrorCode.UNSUPPORTED_FORMAT, f"upload a {' or a '.join(formats)} file")
+    try:
+        sha256, size = copy_stream(file.file, path, limit=limit)
+    except OverflowError as error:
+        raise CommonsError(ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {limit} bytes") from error
+    if size == 0:
+        raise CommonsError(ErrorCode.EMPTY_DATA, "the file is empty")
+    return Upload(path, file_format, sha256, size)

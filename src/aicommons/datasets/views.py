@@ -1,8 +1,6 @@
 """HTML pages of datasets: the catalog, registering, a dataset with its access action, the owners' queues."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -10,7 +8,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from aicommons.core.blobs import BlobStore, copy_stream
+from aicommons.core.blobs import BlobStore
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.jobs import Job
 from aicommons.core.pagination import PageRequest, page_request
@@ -27,13 +25,13 @@ from aicommons.core.web import (
     require_csrf,
     wants_fragment,
 )
-from aicommons.datasets import permissions, service
+from aicommons.datasets import permissions, service, uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.datasets.models import DATASHEET_SECTIONS, Dataset, DatasetVersion, Policy, RequestStatus
 from aicommons.datasets.schemas import AccessRequestCreate, DatasetCreate, DatasetFilter, Decision
-from aicommons.datasets.service import Upload
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
+from aicommons.web.charts import Bar, Chart, Label
 from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -247,34 +245,6 @@ def statistics_fragment(
 # --- statistics as charts --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    title: str
-
-
-@dataclass(frozen=True)
-class Label:
-    x: float
-    y: float
-    text: str
-    anchor: str = "start"
-
-
-@dataclass(frozen=True)
-class Chart:
-    """An inline SVG bar chart, laid out here so that the template only draws it."""
-
-    kind: str
-    width: int
-    height: int
-    bars: list[Bar]
-    labels: list[Label]
-
-
 CHART_WIDTH = 240
 PLOT_HEIGHT = 100
 ROW_HEIGHT = 18
@@ -442,7 +412,7 @@ def upload(  # noqa: PLR0917 (FastAPI passes what the route declares)
 
     def act() -> str:
         with store.scratch() as path:
-            received = _received(file, path, limit=settings.max_upload_bytes)
+            received = uploads.from_form(file, path, limit=settings.max_upload_bytes, formats=UPLOAD_FORMATS)
             created, _ = service.publish(
                 session=session, store=store, actor=viewer, dataset=dataset, upload=received
             )
@@ -457,22 +427,6 @@ def upload(  # noqa: PLR0917 (FastAPI passes what the route declares)
         act=act,
         errors_key="upload_errors",
     )
-
-
-def _received(file: UploadFile | None, path: Path, *, limit: int) -> Upload:
-    """Copy the uploaded file into the scratch `path`; its format comes from its name's extension."""
-    if file is None or not file.filename:
-        raise CommonsError(ErrorCode.VALIDATION_FAILED, "choose a CSV or Parquet file to upload")
-    file_format = UPLOAD_FORMATS.get(Path(file.filename).suffix.lower())
-    if file_format is None:
-        raise CommonsError(ErrorCode.UNSUPPORTED_FORMAT, "upload a .csv or a .parquet file")
-    try:
-        sha256, size = copy_stream(file.file, path, limit=limit)
-    except OverflowError as error:
-        raise CommonsError(ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {limit} bytes") from error
-    if size == 0:
-        raise CommonsError(ErrorCode.EMPTY_DATA, "the file is empty")
-    return Upload(path, file_format, sha256, size)
 
 
 # --- the owners' pages ------------------------------------------------------------------------------------

@@ -1,6 +1,16 @@
 """The Python client of an AI Commons server; works from scripts, notebooks and the CLI."""
 
 from aicommons.sdk.client import Client, RemoteError
-from aicommons.sdk.commons import Commons, Dataset, Datasets, Version
+from aicommons.sdk.commons import Commons, Dataset, Datasets, Problem, Problems, Submission, Version
 
-__all__ = ["Client", "Commons", "Dataset", "Datasets", "RemoteError", "Version"]
+__all__ = [
+    "Client",
+    "Commons",
+    "Dataset",
+    "Datasets",
+    "Problem",
+    "Problems",
+    "RemoteError",
+    "Submission",
+    "Version",
+]

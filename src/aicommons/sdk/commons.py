@@ -1,10 +1,12 @@
-"""`Commons`: the datasets of a commons as Python objects, loadable into pyarrow, pandas and Spark."""
+"""`Commons`: the datasets and problems of a commons as Python objects; datasets load into pyarrow, pandas
+and Spark, and predictions are submitted from a file or a pandas DataFrame."""
 
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -184,8 +186,160 @@ class Datasets:
         return result
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One submitted file of predictions and, once its job ran, its scores (or why it failed)."""
+
+    id: int
+    team: str
+    state: str  # queued, scored or failed
+    public_score: float | None
+    public_low: float | None
+    public_high: float | None
+    private_score: float | None  # hidden until the problem closes
+    selected: bool
+    error: JSON | None  # detail and the first problems, each {row, column, value, issue}
+    datasets: list[int]
+    note: str
+    job_id: int | None
+    created_at: str
+    scored_at: str | None
+
+    @classmethod
+    def from_json(cls, data: JSON) -> "Submission":
+        return cls(**{name: data[name] for name in _field_names(cls)})
+
+
+@dataclass
+class Problem:
+    """A published problem; `json` holds everything the server said about it."""
+
+    id: int
+    slug: str
+    title: str
+    statement: str
+    task: str
+    metric: str
+    id_column: str
+    target_column: str
+    classes: list[Any]
+    sdg_targets: list[str]
+    dataset_versions: list[int]
+    evaluation_rows: int
+    opens_at: str
+    closes_at: str
+    daily_limit: int
+    total_limit: int
+    team_size_limit: int
+    bounty: int
+    state: str
+    json: JSON = field(repr=False)
+    api: "Problems" = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: JSON, api: "Problems") -> "Problem":
+        known = {name: data[name] for name in _field_names(cls) - {"json", "api"}}
+        return cls(**known, json=data, api=api)
+
+    def submit(
+        self,
+        predictions: Any,
+        *,
+        datasets: Iterable[int] = (),
+        note: str = "",
+        progress: Progress | None = None,
+    ) -> Submission:
+        """Send predictions (a .csv file or a pandas DataFrame); a job scores them."""
+        return self.api.submit(self.slug, predictions, datasets=datasets, note=note, progress=progress)
+
+    def submissions(self) -> list[Submission]:
+        """Your team's submissions, newest first."""
+        return self.api.submissions(self.slug)
+
+    def wait_for_score(self, submission: Submission, *, timeout: float = 60.0) -> Submission:
+        """The submission once its job ran: `state` is scored, or failed with its `error`."""
+        return self.api.wait_for_score(self.slug, submission, timeout=timeout)
+
+    def leaderboard(self, *, private: bool = False) -> JSON:
+        """Teams by best score: problem, board, metric and rows (the private board after the close)."""
+        return self.api.leaderboard(self.slug, private=private)
+
+    def select_finals(self, submission_ids: list[int]) -> list[Submission]:
+        """Choose one or two scored submissions of your team for the private leaderboard."""
+        return self.api.select_finals(self.slug, submission_ids)
+
+    def join_team(self, name: str) -> JSON:
+        """Join (or found) a team by name, before your first submission."""
+        return self.api.join_team(self.slug, name)
+
+
+class Problems:
+    """The problems of one commons: `Problems(client)`, or `Commons(url).problems`."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def search(self, *, sdg: int | None = None, page: int = 1, size: int = 20) -> list[Problem]:
+        """One page of the published problems, open ones first; `sdg` narrows to one goal."""
+        return [Problem.from_json(item, self) for item in self.page(sdg=sdg, page=page, size=size)["items"]]
+
+    def page(self, *, sdg: int | None = None, page: int = 1, size: int = 20) -> JSON:
+        """Like `search`, as the server's page: items, total, page and size."""
+        params = {"page": page, "size": size} | ({"sdg": sdg} if sdg else {})
+        result: JSON = self.client._call("GET", "/problems", params=params)
+        return result
+
+    def get(self, ref: str) -> Problem:
+        """A problem by slug or id."""
+        return Problem.from_json(self.client._call("GET", f"/problems/{ref}"), self)
+
+    def submit(
+        self,
+        ref: str,
+        predictions: Any,
+        *,
+        datasets: Iterable[int] = (),
+        note: str = "",
+        progress: Progress | None = None,
+    ) -> Submission:
+        """Stream predictions (a .csv file or a DataFrame) naming the dataset versions used."""
+        with _predictions_file(predictions) as source:
+            created = self.client._call(
+                "POST",
+                f"/problems/{ref}/submissions",
+                content=_chunks(source, progress),
+                headers={"Content-Type": "text/csv"},
+                params={"datasets": list(datasets), "note": note},
+            )
+        return Submission.from_json(created)
+
+    def submissions(self, ref: str) -> list[Submission]:
+        return [
+            Submission.from_json(one) for one in self.client._call("GET", f"/problems/{ref}/submissions/mine")
+        ]
+
+    def wait_for_score(self, ref: str, submission: Submission, *, timeout: float = 60.0) -> Submission:
+        """Poll the scoring job, then return the submission scored or failed; TimeoutError past `timeout`."""
+        if submission.job_id is not None:
+            self.client.wait_for_job(submission.job_id, timeout=timeout)
+        return next(one for one in self.submissions(ref) if one.id == submission.id)
+
+    def leaderboard(self, ref: str, *, private: bool = False) -> JSON:
+        board = "private" if private else "public"
+        result: JSON = self.client._call("GET", f"/problems/{ref}/leaderboard", params={"board": board})
+        return result
+
+    def select_finals(self, ref: str, submission_ids: list[int]) -> list[Submission]:
+        chosen = self.client._call("PUT", f"/problems/{ref}/finals", json={"submission_ids": submission_ids})
+        return [Submission.from_json(one) for one in chosen]
+
+    def join_team(self, ref: str, name: str) -> JSON:
+        result: JSON = self.client._call("POST", f"/problems/{ref}/teams/{name}")
+        return result
+
+
 class Commons:
-    """`Commons("http://127.0.0.1:8000", token="aic_…")`: a client with the datasets as `.datasets`."""
+    """`Commons("http://127.0.0.1:8000", token="aic_…")`: a client with `.datasets` and `.problems`."""
 
     def __init__(
         self,
@@ -198,6 +352,7 @@ class Commons:
     ) -> None:
         self.client = Client(base_url, token=token, timeout=timeout, transport=transport)
         self.datasets = Datasets(self.client, cache_dir=cache_dir)
+        self.problems = Problems(self.client)
 
     def __enter__(self) -> "Commons":
         return self
@@ -230,6 +385,23 @@ def _readable(path: str | Path) -> Path:
     if not source.is_file():
         raise FileNotFoundError(f"no such file: {source}")
     return source
+
+
+@contextmanager
+def _predictions_file(predictions: Any) -> Iterator[Path]:
+    """A .csv file of the predictions: the one given, or a DataFrame written to a temporary file."""
+    if hasattr(predictions, "to_csv"):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "predictions.csv"
+            predictions.to_csv(path, index=False)
+            yield path
+        return
+    source = Path(predictions)
+    if source.suffix.lower() != ".csv":
+        raise ValueError(f"{source.name}: submit predictions as a .csv file")
+    if not source.is_file():
+        raise FileNotFoundError(f"no such file: {source}")
+    yield source
 
 
 def _chunks(source: Path, progress: Progress | None) -> Iterator[bytes]:
