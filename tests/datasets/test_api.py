@@ -299,3 +299,14 @@ def test_the_catalog_filters_by_facets(client, new_dataset):
     assert titles("q=CLINIC") == ["Clinic visits"]
     assert titles("format=csv") == ["Clinic visits", "Rainfall and floods"]
     assert client.get("/api/v1/datasets?sdg=99").status_code == 422
+
+
+def test_only_a_dataset_without_versions_can_be_removed(client, new_dataset, owner_headers, reader_headers):
+    empty, published = new_dataset("Nothing yet", csv=None)["slug"], new_dataset()["slug"]
+    assert client.delete(f"/api/v1/datasets/{empty}", headers=reader_headers).json()["code"] == "forbidden"
+    assert (
+        client.delete(f"/api/v1/datasets/{published}", headers=owner_headers).json()["code"]
+        == "dataset_published"
+    )
+    assert client.delete(f"/api/v1/datasets/{empty}", headers=owner_headers).status_code == 204
+    assert client.get(f"/api/v1/datasets/{empty}").json()["code"] == "dataset_not_found"

@@ -110,7 +110,11 @@ def test_bad_files_are_refused_before_anything_is_registered(owner_commons, rain
     with pytest.raises(RemoteError) as unknown:
         publish(owner_commons, rainfall, license="Not-A-License")
     assert unknown.value.code == "unknown_license"
-    assert owner_commons.datasets.search() == []
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3\n")
+    with pytest.raises(RemoteError) as ragged:
+        publish(owner_commons, tmp_path / "ragged.csv")
+    assert ragged.value.code == "bad_data"
+    assert owner_commons.datasets.search() == []  # the refused first upload took its registration along
 
 
 def test_an_unknown_dataset_or_an_unreachable_server_raise_remote_errors(owner_commons, tmp_path):

@@ -48,6 +48,7 @@ class ErrorCode(Enum):
     ALREADY_GRANTED = ("already_granted", 409, "You already have access to this dataset")
     ACCESS_REQUEST_NOT_FOUND = ("access_request_not_found", 404, "No such access request")
     ALREADY_DECIDED = ("already_decided", 409, "That request was already decided")
+    DATASET_PUBLISHED = ("dataset_published", 409, "A dataset with versions cannot be removed")
     BAD_SUBMISSION = ("bad_submission", 422, "The submission file does not match the problem")
     PROBLEM_NOT_FOUND = ("problem_not_found", 404, "No such problem")
     PROBLEM_NOT_DRAFT = ("problem_not_draft", 409, "The problem is already published")

@@ -82,6 +82,13 @@ def edit(
     return DatasetRead.model_validate(updated)
 
 
+@router.delete("/{ref}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(dataset: DatasetByRef, actor: CurrentMember, session: DbSession) -> Response:
+    """Remove a dataset that has no version yet (e.g. when its first upload was refused)."""
+    service.delete_unpublished(session=session, actor=actor, dataset=dataset)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/{ref}/versions")
 def versions(dataset: DatasetByRef, session: DbSession, viewer: OptionalMember) -> list[VersionRead]:
     """Every version, newest first; text columns' values in the statistics only for those who may download."""

@@ -158,6 +158,17 @@ def update_dataset(*, session: Session, actor: Member, dataset: Dataset, changes
     return dataset
 
 
+def delete_unpublished(*, session: Session, actor: Member, dataset: Dataset) -> None:
+    """Remove a dataset nothing was published in yet (a registration whose first upload was refused);
+    one with a version stays, for its versions, grants and usage are on the log."""
+    permissions.require(session, Action.EDIT, dataset, actor)
+    if dataset.version_count:
+        raise CommonsError(ErrorCode.DATASET_PUBLISHED, "a dataset with versions stays: withdraw them")
+    _record(session, "datasets:dataset:delete", actor, dataset, {"slug": dataset.slug})
+    session.delete(dataset)
+    session.flush()
+
+
 def search(*, session: Session, filters: DatasetFilter, page: PageRequest) -> Page[Dataset]:
     # The owner's label needs the community's slug, not its sectors and SDGs (two more queries a page).
     owners = joinedload(Dataset.owner_community)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from aicommons.sdk.client import JSON, Client
+from aicommons.sdk.client import JSON, Client, RemoteError
 
 Progress = Callable[[int, int | None], None]
 """Called as a transfer goes, with the bytes done so far and the total (None when unknown)."""
@@ -143,8 +143,16 @@ class Datasets:
         created = self.client._call(
             "POST", "/datasets", json={"title": title, "license": license, "policy": policy, **metadata}
         )
-        self.upload(created["slug"], source, progress=progress)
-        return self.get(created["slug"])
+        return self._with_first_version(created["slug"], source, progress)
+
+    def _with_first_version(self, slug: str, source: Path, progress: Progress | None) -> Dataset:
+        """Upload a just-registered dataset's first version; if it is refused, remove the registration."""
+        try:
+            self.upload(slug, source, progress=progress)
+        except RemoteError:
+            self.client._call("DELETE", f"/datasets/{slug}")  # leave nothing half-made behind
+            raise
+        return self.get(slug)
 
     def upload(self, ref: str, path: str | Path, *, progress: Progress | None = None) -> JSON:
         """Upload a CSV or Parquet file as a new version (the same bytes again make none); return it."""
@@ -171,8 +179,7 @@ class Datasets:
         document = json.loads(Path(jsonld_path).read_text())
         params = {key: value for key, value in choices.items() if value is not None}
         created = self.client._call("POST", "/datasets/croissant", json=document, params=params)
-        self.upload(created["slug"], source, progress=progress)
-        return self.get(created["slug"])
+        return self._with_first_version(created["slug"], source, progress)
 
     def request_access(self, ref: str, reason: str, answers: dict[str, str] | None = None) -> JSON:
         """Ask the owners of a gated dataset for access, answering their questions."""
