@@ -157,15 +157,19 @@ def finals(
 def leaderboard(
     problem: ProblemByRef,
     session: DbSession,
+    page: Paging,
     board: Annotated[str, Query(pattern="^(public|private)$")] = "public",
 ) -> Leaderboard:
     """Teams by their best public score with its 95% interval; the private board once the problem closed."""
     if board == "private" and problem.state != ProblemState.CLOSED:
         raise CommonsError(ErrorCode.PROBLEM_STILL_OPEN, "the private leaderboard is revealed at the close")
-    rows = service.leaderboard(session=session, problem=problem, private=board == "private")
+    found = service.leaderboard(session=session, problem=problem, private=board == "private", page=page)
     return Leaderboard(
         problem=problem.slug,
         board=board,
         metric=problem.metric,
-        rows=[LeaderboardRow.model_validate(row) for row in rows],
+        rows=[LeaderboardRow.model_validate(row) for row in found.items],
+        total=found.total,
+        page=found.page,
+        size=found.size,
     )

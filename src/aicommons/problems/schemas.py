@@ -142,3 +142,6 @@ class Leaderboard(BaseModel):
     board: str  # public, or private once the problem closed
     metric: str
     rows: list[LeaderboardRow]
+    total: int  # teams on the board
+    page: int
+    size: int

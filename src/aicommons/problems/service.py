@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
@@ -393,13 +393,18 @@ def select_finals(
 # --- leaderboards and the close ----------------------------------------------------------------------------
 
 
-def _scored(session: Session, problem: Problem) -> list[Any]:
-    """Every scored submission's figures, one light row each (a leaderboard may read thousands)."""
-    query = (
+def _ordered(problem: Problem, score: Any) -> Any:
+    """`score` ordered best first, whichever way the metric goes."""
+    return score.desc() if Metric(problem.metric).higher_is_better else score.asc()
+
+
+def _team_figures(problem: Problem) -> Any:
+    """Every scored submission with its team's figures, computed by the database (window functions)."""
+    team = Submission.team_id
+    return (
         select(
-            Submission.id,
             Submission.team_id,
-            Team.name,
+            Team.name.label("team"),
             Submission.public_score,
             Submission.public_low,
             Submission.public_high,
@@ -407,52 +412,52 @@ def _scored(session: Session, problem: Problem) -> list[Any]:
             Submission.selected,
             Submission.created_at,
             Submission.datasets,
+            func.row_number()
+            .over(partition_by=team, order_by=(_ordered(problem, Submission.public_score), Submission.id))
+            .label("public_place"),
+            func.count().over(partition_by=team).label("submissions"),
+            func.max(Submission.created_at).over(partition_by=team).label("last_submission_at"),
+            func.sum(case((Submission.selected, 1), else_=0)).over(partition_by=team).label("selected_count"),
         )
         .join(Team, Team.id == Submission.team_id)
         .where(Submission.problem_id == problem.id, Submission.state == SubmissionState.SCORED)
+        .subquery()
     )
-    return list(session.execute(query))
 
 
-def _better(problem: Problem, score: float) -> float:
-    """A sort key: smaller is better, whichever way the metric goes."""
-    return -score if Metric(problem.metric).higher_is_better else score
+def _standings(problem: Problem, private: bool) -> Any:
+    """One row per team, best first: its best public submission, or (private) its best final, the finals
+    being its selected submissions or else its best public one."""
+    figures = _team_figures(problem)
+    if not private:
+        shown = (figures.c.public_score, figures.c.public_low, figures.c.public_high)
+        named = [column.label(name) for column, name in zip(shown, ("score", "low", "high"), strict=True)]
+        best = select(figures, *named).where(figures.c.public_place == 1)
+        return best.order_by(_ordered(problem, figures.c.public_score), figures.c.last_submission_at)
+    finals = or_(figures.c.selected, and_(figures.c.selected_count == 0, figures.c.public_place == 1))
+    best_private = (_ordered(problem, figures.c.private_score), figures.c.created_at)
+    place = func.row_number().over(partition_by=figures.c.team_id, order_by=best_private)
+    chosen = select(figures, place.label("final_place")).where(finals).subquery()
+    return (
+        select(chosen, chosen.c.private_score.label("score"), null().label("low"), null().label("high"))
+        .where(chosen.c.final_place == 1)
+        .order_by(_ordered(problem, chosen.c.private_score), chosen.c.last_submission_at)
+    )
 
 
-def leaderboard(*, session: Session, problem: Problem, private: bool) -> list[dict[str, Any]]:
+def leaderboard(
+    *, session: Session, problem: Problem, private: bool, page: PageRequest | None = None
+) -> Page[dict[str, Any]]:
     """Teams ranked by their best public score, or by their finals' private score once the problem closed."""
-    by_team: dict[int, list[Any]] = {}
-    for row in _scored(session, problem):
-        by_team.setdefault(row.team_id, []).append(row)
-    entries = [_entry(problem, rows, private) for rows in by_team.values()]
-    entries.sort(key=lambda entry: (_better(problem, entry["score"]), entry["last_submission_at"]))
-    return [entry | {"rank": rank} for rank, entry in enumerate(entries, start=1)]
-
-
-def _entry(problem: Problem, rows: list[Any], private: bool) -> dict[str, Any]:
-    best_public = min(rows, key=lambda row: _better(problem, row.public_score))
-    if private:
-        finals = [row for row in rows if row.selected] or [best_public]
-        chosen = min(finals, key=lambda row: _better(problem, row.private_score))
-        score, low, high = chosen.private_score, None, None
-    else:
-        chosen, score, low, high = (
-            best_public,
-            best_public.public_score,
-            best_public.public_low,
-            best_public.public_high,
-        )
-    return {
-        "team_id": chosen.team_id,
-        "team": chosen.name,
-        "score": score,
-        "low": low,
-        "high": high,
-        "submissions": len(rows),
-        "last_submission_at": max(row.created_at for row in rows),
-        "datasets": list(chosen.datasets),
-        "public_rank_key": _better(problem, best_public.public_score),
-    }
+    query = _standings(problem, private)
+    teams = select(func.count(func.distinct(Submission.team_id))).where(
+        Submission.problem_id == problem.id, Submission.state == SubmissionState.SCORED
+    )
+    total = session.scalar(teams) or 0
+    shown = page or PageRequest.model_construct(page=1, size=max(total, 1))  # the whole board
+    rows = session.execute(query.limit(shown.size).offset(shown.offset)).mappings()
+    ranked = [dict(row) | {"rank": shown.offset + place} for place, row in enumerate(rows, start=1)]
+    return Page(ranked, total, shown.page, shown.size)
 
 
 def close(*, session: Session, actor: Member, problem: Problem) -> Problem:
@@ -465,9 +470,10 @@ def close(*, session: Session, actor: Member, problem: Problem) -> Problem:
         raise CommonsError(
             ErrorCode.PROBLEM_STILL_OPEN, f"the problem closes at {problem.closes_at:%Y-%m-%d %H:%M} UTC"
         )
-    board = leaderboard(session=session, problem=problem, private=True)
+    board = leaderboard(session=session, problem=problem, private=True).items
     paid = _pay_bounty(session, problem, board)
-    problem.rank_correlation = _rank_correlation(board)
+    public = leaderboard(session=session, problem=problem, private=False).items
+    problem.rank_correlation = _rank_correlation(public, board)
     problem.state, problem.closed_at = ProblemState.CLOSED, utcnow()
     private = [
         {"team": entry["team_id"], "rank": entry["rank"], "score": _decimal(entry["score"])}
@@ -543,12 +549,13 @@ def _pay(session: Session, problem: Problem, amounts: dict[str, int], step: str)
     return amounts
 
 
-def _rank_correlation(board: list[dict[str, Any]]) -> float | None:
+def _rank_correlation(public: list[dict[str, Any]], private: list[dict[str, Any]]) -> float | None:
     """Spearman's correlation between the teams' public and private ranks (None with fewer than 3 teams)."""
-    if len(board) < 3:
+    if len(private) < 3:
         return None
-    public = [entry["public_rank_key"] for entry in board]
-    return round(scoring.spearman(public, list(range(len(board)))), 6)
+    public_rank = {entry["team_id"]: entry["rank"] for entry in public}
+    ranks = [(public_rank[entry["team_id"]], entry["rank"]) for entry in private]
+    return round(scoring.spearman([a for a, _ in ranks], [b for _, b in ranks]), 6)
 
 
 def submission_limit_bytes(problem: Problem) -> int:

@@ -294,15 +294,17 @@ def leaderboard(  # noqa: PLR0917 (FastAPI passes what the route declares)
     session: DbSession,
     viewer: OptionalMember,
     problem: ProblemByRef,
+    paging: Annotated[PageRequest, Depends(page_request)],
     board: Board = "public",
 ) -> Response:
     """Teams by their best public score with its 95% interval; the private board once the problem closed."""
-    context = _page(viewer, problem=problem, board=board, rows=[], hidden=False)
+    context = _page(viewer, problem=problem, board=board, rows=[], found=None, hidden=False)
     if board == "private" and problem.state != ProblemState.CLOSED:
         context["hidden"] = True
         status = ErrorCode.PROBLEM_STILL_OPEN.status
         return pages.render(request, "problems/leaderboard.html", context, status_code=status)
-    context["rows"] = service.leaderboard(session=session, problem=problem, private=board == "private")
+    found = service.leaderboard(session=session, problem=problem, private=board == "private", page=paging)
+    context |= {"rows": found.items, "found": found}
     return pages.render(request, "problems/leaderboard.html", context)
 
 
