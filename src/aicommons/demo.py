@@ -1,9 +1,7 @@
 """The demo commons: members, communities and datasets to click through, seeded through the services."""
 
-import importlib
 import random
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from aicommons.communities.schemas import CommunityCreate, CommunityRegister
 from aicommons.core.blobs import BlobStore, sha256_of
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Job, JobContext, JobState
+from aicommons.core.security import hash_password
 from aicommons.datasets import ingest, statistics
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, Policy
@@ -291,10 +290,10 @@ def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] 
     """Create the demo members, communities and datasets (call on an empty commons; it commits nothing).
 
     Dataset files go to `store`, the blob store of the commons being seeded."""
-    threading.Thread(target=_import_scikit_learn, daemon=True).start()  # meanwhile, passwords are hashed
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
-    people = {person.handle: _add_member(session, person) for person in MEMBERS}
+    shared = hash_password(DEMO_PASSWORD)  # one argon2 hash for all: they share the published password
+    people = {person.handle: _add_member(session, person, shared) for person in MEMBERS}
     _welcome(session, people)
     progress(f"{len(people)} members")
     created = [_add_community(session, dict(spec), people) for spec in COMMUNITIES]
@@ -328,20 +327,14 @@ def _gifts(session: Session, people: dict[str, Member]) -> None:
         members.send_tokens(session=session, sender=people[giver], form=form)
 
 
-def _import_scikit_learn() -> None:
-    """Import what the datasets and problems parts use; it takes seconds, while hashing releases the GIL."""
-    for module in ("sklearn.datasets", "sklearn.model_selection", "sklearn.ensemble", "sklearn.linear_model"):
-        importlib.import_module(module)
-
-
-def _add_member(session: Session, person: DemoMember) -> Member:
+def _add_member(session: Session, person: DemoMember, password_hash: str) -> Member:
     form = SignUp(
         handle=person.handle,
         email=f"{person.handle}@demo.aicommons.org",
         password=DEMO_PASSWORD,
         display_name=person.name,
     )
-    member = members.sign_up(session=session, form=form, role=person.role)
+    member = members.sign_up(session=session, form=form, role=person.role, password_hash=password_hash)
     changes = ProfileUpdate(bio=person.bio, sectors=list(person.sectors), languages=list(person.languages))
     return members.update_profile(session=session, member=member, changes=changes)
 
