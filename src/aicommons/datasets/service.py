@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +18,7 @@ from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
+from aicommons.core.slugs import free_slug, slugify
 from aicommons.datasets import ingest, permissions
 from aicommons.datasets.models import (
     AccessRequest,
@@ -63,7 +63,7 @@ def create(*, session: Session, creator: Member, form: DatasetCreate) -> Dataset
     """Register a dataset with its datasheet; its owner is the creator or the community named."""
     owner_community = _owning_community(session, creator, form.community)
     dataset = Dataset(
-        slug=_free_slug(session, form.slug or _slugify(form.title)),
+        slug=free_slug(session, Dataset.slug, form.slug or slugify(form.title, fallback_prefix="dataset")),
         title=form.title,
         summary=form.summary,
         license=form.license,
@@ -101,18 +101,6 @@ def _owning_community(session: Session, creator: Member, slug: str | None) -> An
             ErrorCode.FORBIDDEN, "only a community's stewards and organizers register its data"
         )
     return community
-
-
-def _slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:48].strip("-")
-    return slug if len(slug) >= 3 else f"dataset-{slug}".strip("-")
-
-
-def _free_slug(session: Session, wanted: str) -> str:
-    taken = set(session.scalars(select(Dataset.slug).where(Dataset.slug.like(f"{wanted}%"))))
-    if wanted not in taken:
-        return wanted
-    return next(f"{wanted}-{n}" for n in range(2, len(taken) + 3) if f"{wanted}-{n}" not in taken)
 
 
 def _set_facets(dataset: Dataset, sdgs: Sequence[int], sectors: Sequence[str]) -> None:
@@ -515,12 +503,6 @@ def _escrow(bought: DatasetLicense) -> str:
     return tokens.escrow_account(f"license:{bought.id}")
 
 
-def _owner_account(dataset: Dataset) -> str:
-    if dataset.owner_community_id is not None:
-        return tokens.community_account(dataset.owner_community_id)
-    return tokens.member_account(dataset.owner_member_id or 0)
-
-
 def _pay(session: Session, bought: DatasetLicense, *, source: str, target: str, step: str) -> None:
     tokens.transfer(
         session,
@@ -535,7 +517,13 @@ def _pay(session: Session, bought: DatasetLicense, *, source: str, target: str, 
 
 
 def _release(session: Session, bought: DatasetLicense, dataset: Dataset) -> None:
-    _pay(session, bought, source=_escrow(bought), target=_owner_account(dataset), step="release")
+    _pay(
+        session,
+        bought,
+        source=_escrow(bought),
+        target=tokens.owner_account(dataset.owner_member_id, dataset.owner_community_id),
+        step="release",
+    )
     bought.status, bought.settled_at = LicenseStatus.ACTIVE, utcnow()
     facts = {"license": bought.id, "amount": bought.amount}
     ledger.record(

@@ -30,6 +30,11 @@ def community_account(community_id: int) -> str:
     return f"community:{community_id}"
 
 
+def owner_account(member_id: int | None, community_id: int | None) -> str:
+    """The account of whatever a member or a community owns (a dataset, a problem)."""
+    return community_account(community_id) if community_id is not None else member_account(member_id or 0)
+
+
 def escrow_account(purpose: str) -> str:
     """One escrow account per bounty or purchase, e.g. escrow:bounty:12."""
     return f"escrow:{purpose}"

@@ -1,6 +1,5 @@
 """The rules of problems: stating them, publishing with a bounty in escrow, submitting, scoring, closing."""
 
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,6 +16,7 @@ from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
+from aicommons.core.slugs import free_slug, slugify
 from aicommons.datasets import ingest
 from aicommons.datasets import permissions as dataset_permissions
 from aicommons.datasets import service as datasets
@@ -55,7 +55,7 @@ def create(*, session: Session, creator: Member, form: ProblemCreate) -> Problem
     values = form.model_dump(exclude={"slug", "sdg_targets", "input", "datasets", "community"})
     problem = Problem(
         **values,
-        slug=_free_slug(session, form.slug or _slugify(form.title)),
+        slug=free_slug(session, Problem.slug, form.slug or slugify(form.title, fallback_prefix="problem")),
         split_seed=secrets.randbits(31),
         owner_member_id=None if community else creator.id,
         owner_community_id=community.id if community else None,
@@ -72,18 +72,6 @@ def create(*, session: Session, creator: Member, form: ProblemCreate) -> Problem
         session, "problems:problem:create", creator, problem, {"slug": problem.slug, "metric": problem.metric}
     )
     return problem
-
-
-def _slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:48].strip("-")
-    return slug if len(slug) >= 3 else f"problem-{slug}".strip("-")
-
-
-def _free_slug(session: Session, wanted: str) -> str:
-    taken = set(session.scalars(select(Problem.slug).where(Problem.slug.like(f"{wanted}%"))))
-    if wanted not in taken:
-        return wanted
-    return next(f"{wanted}-{n}" for n in range(2, len(taken) + 3) if f"{wanted}-{n}" not in taken)
 
 
 def _version(session: Session, ref: DatasetVersionRef) -> Any:
@@ -206,7 +194,7 @@ def publish(*, session: Session, actor: Member, problem: Problem) -> Problem:
             session,
             initiator=bounty_escrow(problem),
             key=f"bounty/{problem.id}/hold",
-            source=_owner_account(problem),
+            source=tokens.owner_account(problem.owner_member_id, problem.owner_community_id),
             target=bounty_escrow(problem),
             amount=problem.bounty,
             reason="problems:bounty:hold",
@@ -220,12 +208,6 @@ def publish(*, session: Session, actor: Member, problem: Problem) -> Problem:
 
 def bounty_escrow(problem: Problem) -> str:
     return tokens.escrow_account(f"bounty:{problem.id}")
-
-
-def _owner_account(problem: Problem) -> str:
-    if problem.owner_community_id is not None:
-        return tokens.community_account(problem.owner_community_id)
-    return tokens.member_account(problem.owner_member_id or 0)
 
 
 # --- teams and submissions -------------------------------------------------------------------------------
@@ -489,7 +471,12 @@ def _pay_bounty(session: Session, problem: Problem, board: list[dict[str, Any]])
     if not problem.bounty:
         return {}
     if not board:
-        return _pay(session, problem, {_owner_account(problem): problem.bounty}, "refund")
+        return _pay(
+            session,
+            problem,
+            {tokens.owner_account(problem.owner_member_id, problem.owner_community_id): problem.bounty},
+            "refund",
+        )
     winners = board[: len(SPLITS[problem.payout_rule])]
     owners = _dataset_owners(session, [version for entry in winners for version in entry["datasets"]])
     dividend = problem.bounty * problem.dividend_percent // 100 if owners else 0
@@ -527,10 +514,7 @@ def _dataset_owners(session: Session, version_ids: Sequence[int]) -> list[str]:
         .join(DatasetVersion)
         .where(DatasetVersion.id.in_(set(version_ids)))
     )
-    accounts = {
-        tokens.community_account(community) if community is not None else tokens.member_account(member or 0)
-        for member, community in session.execute(query)
-    }
+    accounts = {tokens.owner_account(member, community) for member, community in session.execute(query)}
     return sorted(accounts)
 
 
