@@ -1,6 +1,6 @@
 """JSON routes of the datasets domain under /api/v1/datasets."""
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse
@@ -200,31 +200,22 @@ def my_requests(dataset: DatasetByRef, member: CurrentMember, session: DbSession
     return [AccessRequestRead.model_validate(asked) for asked in found]
 
 
-@router.post("/{ref}/requests/{request_id}/approve")
-def approve(
-    dataset: DatasetByRef, request_id: int, decision: Decision, actor: CurrentMember, session: DbSession
+@router.post("/{ref}/requests/{request_id}/{verdict}")
+def decide(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    dataset: DatasetByRef,
+    request_id: int,
+    verdict: Literal["approve", "deny"],
+    decision: Decision,
+    actor: CurrentMember,
+    session: DbSession,
 ) -> AccessRequestRead:
+    """Approve or deny a request (`/approve`, `/deny`); a denial needs a reason the requester sees."""
     decided = service.decide(
         session=session,
         actor=actor,
         dataset=dataset,
         request_id=request_id,
-        approve=True,
-        reason=decision.reason,
-    )
-    return AccessRequestRead.model_validate(decided)
-
-
-@router.post("/{ref}/requests/{request_id}/deny")
-def deny(
-    dataset: DatasetByRef, request_id: int, decision: Decision, actor: CurrentMember, session: DbSession
-) -> AccessRequestRead:
-    decided = service.decide(
-        session=session,
-        actor=actor,
-        dataset=dataset,
-        request_id=request_id,
-        approve=False,
+        approve=verdict == "approve",
         reason=decision.reason,
     )
     return AccessRequestRead.model_validate(decided)
