@@ -1,9 +1,10 @@
 """A problem's leaderboard over HTTP: `GET /api/v1/problems/{ref}/leaderboard` with 10,000 scored submissions.
 
 The database is made by the real migrations and holds a small commons (`seed.seed`, for the solvers),
-then one problem, its teams and their scored submissions inserted in bulk. The app is served in a child
+then one problem, its teams and their scored submissions inserted in bulk, after which the teams'
+standings are computed as scoring keeps them (`standings.refresh`). The app is served in a child
 process and timed with one keep-alive client after a warm-up: the public board while the problem is
-open, then the private board once it is closed (its state set directly, as the close would).
+open, then the private board once its owner closed it (`service.close`, after its closing time).
 """
 
 import random
@@ -16,9 +17,12 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
 
 from aicommons.core.db import make_engine, utcnow
+from aicommons.members.models import Member
+from aicommons.problems import service, standings
 from aicommons.problems.models import Problem, ProblemState, Submission, SubmissionState, Team, TeamMember
 from benchmarks.config import P99_TARGET_MS, BenchConfig
 from benchmarks.report import Latencies, latency_table
@@ -73,13 +77,21 @@ def _time_boards(engine: Engine, database: Database, data_dir: Path, requests: i
         httpx.Client(base_url=base_url, timeout=30) as client,
     ):
         public = _time(client, {}, requests)
-        with engine.begin() as connection:
-            connection.execute(update(Problem).values(state=ProblemState.CLOSED, closed_at=utcnow()))
+        _close(engine)
         private = _time(client, {"board": "private"}, requests)
     return [
         BoardLatencies("public board", database.kind, public),
         BoardLatencies("private board", database.kind, private),
     ]
+
+
+def _close(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        problem = session.scalars(select(Problem)).one()
+        problem.closes_at = utcnow() - timedelta(seconds=1)
+        owner = session.get(Member, problem.owner_member_id)
+        assert owner is not None
+        service.close(session=session, actor=owner, problem=problem)
 
 
 def _time(client: httpx.Client, params: dict[str, str], requests: int) -> list[float]:
@@ -112,6 +124,8 @@ def _load(engine: Engine, teams: int, submissions: int) -> None:
             for n in range(submissions)
         ]
         connection.execute(insert(Submission), rows)
+    with Session(engine) as session, session.begin():
+        standings.refresh(session, session.scalars(select(Problem)).one())
 
 
 def _problem(now: Any) -> dict[str, Any]:
@@ -128,6 +142,7 @@ def _problem(now: Any) -> dict[str, Any]:
         "evaluation_rows": 10_000,
         "split_seed": 1,
         "state": ProblemState.OPEN,
+        "owner_member_id": 1,
         "opens_at": now - timedelta(days=30),
         "closes_at": now + timedelta(days=30),
         "published_at": now,

@@ -108,6 +108,22 @@ def test_submissions_are_scored_and_ranked_on_the_public_board(
     )
 
 
+def test_a_team_stands_by_its_best_submission_not_its_latest(
+    client, published, make_member, token_for, settings, factory
+):
+    ana, ben = token_for(make_member("ana")), token_for(make_member("ben"))
+    assert submit(client, published, ana, predictions(1)).status_code == 201
+    score_all(settings, factory)
+    for body in (predictions(2), predictions(3)):
+        assert submit(client, published, ana, body).status_code == 201
+    assert submit(client, published, ben, predictions(2)).status_code == 201
+    score_all(settings, factory)
+    board = client.get(f"/api/v1/problems/{published}/leaderboard?size=1&page=2").json()
+    assert (board["total"], [row["team"] for row in board["rows"]]) == (2, ["ben"])
+    top = client.get(f"/api/v1/problems/{published}/leaderboard").json()["rows"][0]
+    assert (top["team"], top["score"], top["submissions"]) == ("ana", 1.0, 3)
+
+
 def test_a_bad_file_fails_precisely_and_does_not_count(
     client, published, make_member, token_for, settings, factory
 ):

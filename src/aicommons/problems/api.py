@@ -12,7 +12,7 @@ from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import uploads
 from aicommons.members.auth import CurrentMember, OptionalMember
-from aicommons.problems import service
+from aicommons.problems import service, standings
 from aicommons.problems.models import Problem, ProblemState
 from aicommons.problems.schemas import (
     Leaderboard,
@@ -163,7 +163,7 @@ def leaderboard(
     """Teams by their best public score with its 95% interval; the private board once the problem closed."""
     if board == "private" and problem.state != ProblemState.CLOSED:
         raise CommonsError(ErrorCode.PROBLEM_STILL_OPEN, "the private leaderboard is revealed at the close")
-    found = service.leaderboard(session=session, problem=problem, private=board == "private", page=page)
+    found = standings.leaderboard(session=session, problem=problem, private=board == "private", page=page)
     return Leaderboard(
         problem=problem.slug,
         board=board,

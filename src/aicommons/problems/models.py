@@ -114,15 +114,30 @@ class ProblemDataset(Base):
 
 
 class Team(Base):
-    """Who competes: a team, or a solver alone (a team of one named after them)."""
+    """Who competes: a team, or a solver alone (a team of one named after them).
+
+    A team also holds its standing, so that a leaderboard is one indexed query: its best public score
+    (kept current as each submission is scored), and its private rank and score (set at the close).
+    """
 
     __tablename__ = "team"
-    __table_args__ = (UniqueConstraint("problem_id", "name", name="uq_team_problem_name"),)
+    __table_args__ = (
+        UniqueConstraint("problem_id", "name", name="uq_team_problem_name"),
+        Index("ix_team_problem_public", "problem_id", "public_score"),
+        Index("ix_team_problem_private", "problem_id", "private_rank"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    public_score: Mapped[float | None] = mapped_column(Float, default=None)  # of its best scored submission
+    public_low: Mapped[float | None] = mapped_column(Float, default=None)
+    public_high: Mapped[float | None] = mapped_column(Float, default=None)
+    scored_submissions: Mapped[int] = mapped_column(Integer, default=0)
+    last_submission_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    private_rank: Mapped[int | None] = mapped_column(Integer, default=None)
+    private_score: Mapped[float | None] = mapped_column(Float, default=None)
 
     members: Mapped[list["TeamMember"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from sqlalchemy import and_, case, func, null, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
@@ -25,7 +25,7 @@ from aicommons.datasets.service import Upload
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
 from aicommons.members.models import GlobalRole, Member
-from aicommons.problems import scoring
+from aicommons.problems import scoring, standings
 from aicommons.problems.models import (
     Problem,
     ProblemDataset,
@@ -37,7 +37,7 @@ from aicommons.problems.models import (
     TeamMember,
 )
 from aicommons.problems.schemas import DatasetVersionRef, ProblemCreate
-from aicommons.problems.scoring import Metric, Task
+from aicommons.problems.scoring import Task
 
 SCORE_JOB = "problems:submission:score"
 SPLITS = {"winner": (100,), "top3": (50, 30, 20)}
@@ -339,6 +339,8 @@ def save_score(
     found.private_score, found.state, found.scored_at = private, SubmissionState.SCORED, utcnow()
     problem = session.get(Problem, found.problem_id)
     assert problem is not None
+    session.flush()
+    standings.refresh(session, problem, [found.team_id])
     facts = {"submission": found.id, "team": found.team_id, "public": _decimal(public[0])}
     _record(session, "problems:submission:score", None, problem, facts)
 
@@ -375,73 +377,6 @@ def select_finals(
 # --- leaderboards and the close ----------------------------------------------------------------------------
 
 
-def _ordered(problem: Problem, score: Any) -> Any:
-    """`score` ordered best first, whichever way the metric goes."""
-    return score.desc() if Metric(problem.metric).higher_is_better else score.asc()
-
-
-def _team_figures(problem: Problem) -> Any:
-    """Every scored submission with its team's figures, computed by the database (window functions)."""
-    team = Submission.team_id
-    return (
-        select(
-            Submission.team_id,
-            Team.name.label("team"),
-            Submission.public_score,
-            Submission.public_low,
-            Submission.public_high,
-            Submission.private_score,
-            Submission.selected,
-            Submission.created_at,
-            Submission.datasets,
-            func.row_number()
-            .over(partition_by=team, order_by=(_ordered(problem, Submission.public_score), Submission.id))
-            .label("public_place"),
-            func.count().over(partition_by=team).label("submissions"),
-            func.max(Submission.created_at).over(partition_by=team).label("last_submission_at"),
-            func.sum(case((Submission.selected, 1), else_=0)).over(partition_by=team).label("selected_count"),
-        )
-        .join(Team, Team.id == Submission.team_id)
-        .where(Submission.problem_id == problem.id, Submission.state == SubmissionState.SCORED)
-        .subquery()
-    )
-
-
-def _standings(problem: Problem, private: bool) -> Any:
-    """One row per team, best first: its best public submission, or (private) its best final, the finals
-    being its selected submissions or else its best public one."""
-    figures = _team_figures(problem)
-    if not private:
-        shown = (figures.c.public_score, figures.c.public_low, figures.c.public_high)
-        named = [column.label(name) for column, name in zip(shown, ("score", "low", "high"), strict=True)]
-        best = select(figures, *named).where(figures.c.public_place == 1)
-        return best.order_by(_ordered(problem, figures.c.public_score), figures.c.last_submission_at)
-    finals = or_(figures.c.selected, and_(figures.c.selected_count == 0, figures.c.public_place == 1))
-    best_private = (_ordered(problem, figures.c.private_score), figures.c.created_at)
-    place = func.row_number().over(partition_by=figures.c.team_id, order_by=best_private)
-    chosen = select(figures, place.label("final_place")).where(finals).subquery()
-    return (
-        select(chosen, chosen.c.private_score.label("score"), null().label("low"), null().label("high"))
-        .where(chosen.c.final_place == 1)
-        .order_by(_ordered(problem, chosen.c.private_score), chosen.c.last_submission_at)
-    )
-
-
-def leaderboard(
-    *, session: Session, problem: Problem, private: bool, page: PageRequest | None = None
-) -> Page[dict[str, Any]]:
-    """Teams ranked by their best public score, or by their finals' private score once the problem closed."""
-    query = _standings(problem, private)
-    teams = select(func.count(func.distinct(Submission.team_id))).where(
-        Submission.problem_id == problem.id, Submission.state == SubmissionState.SCORED
-    )
-    total = session.scalar(teams) or 0
-    shown = page or PageRequest.model_construct(page=1, size=max(total, 1))  # the whole board
-    rows = session.execute(query.limit(shown.size).offset(shown.offset)).mappings()
-    ranked = [dict(row) | {"rank": shown.offset + place} for place, row in enumerate(rows, start=1)]
-    return Page(ranked, total, shown.page, shown.size)
-
-
 def close(*, session: Session, actor: Member, problem: Problem) -> Problem:
     """Reveal the private leaderboard, pay the bounty by the payout rule and the data dividend, publish how
     well the public ranks foretold the private ones."""
@@ -452,13 +387,13 @@ def close(*, session: Session, actor: Member, problem: Problem) -> Problem:
         raise CommonsError(
             ErrorCode.PROBLEM_STILL_OPEN, f"the problem closes at {problem.closes_at:%Y-%m-%d %H:%M} UTC"
         )
-    board = leaderboard(session=session, problem=problem, private=True).items
+    board = standings.rank_private(session, problem)
     paid = _pay_bounty(session, problem, board)
-    public = leaderboard(session=session, problem=problem, private=False).items
+    public = standings.leaderboard(session=session, problem=problem, private=False).items
     problem.rank_correlation = _rank_correlation(public, board)
     problem.state, problem.closed_at = ProblemState.CLOSED, utcnow()
     private = [
-        {"team": entry["team_id"], "rank": entry["rank"], "score": _decimal(entry["score"])}
+        {"team": entry["team_id"], "rank": entry["rank"], "score": _decimal(entry["private_score"])}
         for entry in board
     ]
     _record(session, "problems:problem:close", actor, problem, {"private": private[:50], "paid": paid})

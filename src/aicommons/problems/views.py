@@ -32,7 +32,7 @@ from aicommons.datasets import uploads
 from aicommons.datasets.models import Dataset, DatasetVersion
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
-from aicommons.problems import service
+from aicommons.problems import service, standings
 from aicommons.problems.models import Problem, ProblemState, Submission, SubmissionState
 from aicommons.problems.scoring import Metric, Task, prediction_columns
 from aicommons.web.charts import Label
@@ -303,7 +303,7 @@ def leaderboard(  # noqa: PLR0917 (FastAPI passes what the route declares)
         context["hidden"] = True
         status = ErrorCode.PROBLEM_STILL_OPEN.status
         return pages.render(request, "problems/leaderboard.html", context, status_code=status)
-    found = service.leaderboard(session=session, problem=problem, private=board == "private", page=paging)
+    found = standings.leaderboard(session=session, problem=problem, private=board == "private", page=paging)
     context |= {"rows": found.items, "found": found}
     return pages.render(request, "problems/leaderboard.html", context)
 
