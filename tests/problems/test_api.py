@@ -3,14 +3,14 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from aicommons.app import job_handlers
 from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Worker
 from aicommons.ledger import tokens
-from aicommons.problems.models import Problem
+from aicommons.problems.models import Problem, Team
 
 EVALUATION = "id,label\n" + "".join(f"r{n},{'yes' if n % 3 == 0 else 'no'}\n" for n in range(60))
 
@@ -210,3 +210,40 @@ def test_a_stuck_scoring_job_does_not_use_up_the_limit(client, published, make_m
     with factory.begin() as db:
         assert jobs.fail_silent_jobs(db, timeout_seconds=0) == 3
     assert submit(client, published, ana, predictions(1)).status_code == 201
+
+
+def join(client, slug, headers, name):
+    return client.post(f"/api/v1/problems/{slug}/teams/{name}", headers=headers)
+
+
+def test_teams_keep_their_size_limit_and_a_member_competes_in_one(
+    client, published, make_member, token_for, factory
+):
+    with factory.begin() as db:
+        db.execute(update(Problem).values(team_size_limit=2))
+    ana, ben, cy = (token_for(make_member(handle)) for handle in ("ana", "ben", "cyd"))
+    assert join(client, published, ana, "rivers").json() == {"team": "rivers", "members": ["ana"]}
+    assert join(client, published, ben, "rivers").json() == {"team": "rivers", "members": ["ana", "ben"]}
+    full = join(client, published, cy, "rivers")
+    assert (full.status_code, full.json()["code"]) == (409, "team_full")
+    assert join(client, published, cy, "lakes").json() == {"team": "lakes", "members": ["cyd"]}
+    assert join(client, published, cy, "deltas").json() == {"team": "deltas", "members": ["cyd"]}  # moved
+    assert submit(client, published, cy, predictions(1)).status_code == 201
+    for headers, name in ((ben, "deltas"), (cy, "rivers")):  # a shared team, a team that submitted
+        refused = join(client, published, headers, name)
+        assert (refused.status_code, refused.json()["code"]) == (409, "already_in_team")
+    with factory() as db:
+        assert set(db.scalars(select(Team.name))) == {"rivers", "deltas"}  # the team cy left is gone
+
+
+@pytest.mark.parametrize("name", ["%20%20", "x" * 61])
+def test_a_team_name_has_1_to_60_characters(client, published, make_member, token_for, name):
+    refused = join(client, published, token_for(make_member("ana")), name)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_failed")
+
+
+def test_teams_form_only_while_the_problem_is_open(client, published, make_member, token_for, factory):
+    with factory.begin() as db:
+        db.execute(update(Problem).values(closes_at=utcnow() - timedelta(minutes=1)))
+    late = join(client, published, token_for(make_member("ana")), "rivers")
+    assert (late.status_code, late.json()["code"]) == (409, "problem_closed")

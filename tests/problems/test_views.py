@@ -124,6 +124,21 @@ def test_visitors_see_no_forms_and_members_see_the_submission_form(browser, publ
     assert 'action="/problems/flood-or-not/submissions"' in member
 
 
+def test_members_join_or_found_a_team_through_the_form(browser, published, make_member, factory):
+    with factory.begin() as db:
+        db.execute(update(Problem).values(team_size_limit=1))
+    ana, ben = browser(make_member("ana")), browser(make_member("ben"))
+    assert "You have no team yet" in ana.get(f"/problems/{published}").text
+    joined = ana.post(
+        f"/problems/{published}/team", data=with_csrf(ana, team="rivers"), follow_redirects=False
+    )
+    assert (joined.status_code, joined.headers["location"]) == (303, f"/problems/{published}#team")
+    assert "You compete in <strong>rivers</strong>" in ana.get(f"/problems/{published}").text
+    full = ben.post(f"/problems/{published}/team", data=with_csrf(ben, team="rivers"))
+    assert full.status_code == 409 and "a team has at most 1 member" in full.text
+    assert 'value="rivers"' in full.text  # the form keeps what was typed
+
+
 # --- submitting through the form --------------------------------------------------------------------------
 
 

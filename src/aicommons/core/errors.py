@@ -57,6 +57,7 @@ class ErrorCode(Enum):
     SUBMISSION_LIMIT = ("submission_limit", 429, "The team has used up its submissions")
     SUBMISSION_NOT_FOUND = ("submission_not_found", 404, "No such submission of your team")
     TEAM_FULL = ("team_full", 409, "The team has as many members as the problem allows")
+    ALREADY_IN_TEAM = ("already_in_team", 409, "The member competes in another team of the problem")
 
     @property
     def code(self) -> str:

@@ -96,7 +96,7 @@ def join_team(
     problem: ProblemByRef, name: str, member: CurrentMember, session: DbSession
 ) -> dict[str, object]:
     """Join (or found) a team by name, before your first submission."""
-    team = service.join_team(session=session, problem=problem, member=member, team_name=name[:60])
+    team = service.join_team(session=session, problem=problem, member=member, team_name=name)
     return {"team": team.name, "members": sorted(row.member.handle for row in team.members)}
 
 

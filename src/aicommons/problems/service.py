@@ -41,6 +41,7 @@ from aicommons.problems.scoring import Task
 
 SCORE_JOB = "problems:submission:score"
 SPLITS = {"winner": (100,), "top3": (50, 30, 20)}
+TEAM_NAME_LENGTH = 60
 
 
 def create(*, session: Session, creator: Member, form: ProblemCreate) -> Problem:
@@ -230,17 +231,42 @@ def team_of(session: Session, problem: Problem, member: Member, name: str | None
 
 
 def join_team(*, session: Session, problem: Problem, member: Member, team_name: str) -> Team:
-    """Join a team by name, within the problem's team size limit."""
-    team = session.scalar(select(Team).where(Team.problem_id == problem.id, Team.name == team_name))
+    """Join a team by name (founding it if there is none), within the problem's team size limit.
+
+    A member competes in one team per problem: they may leave only a team of their own that has not
+    submitted yet (it is then removed), never one they share or one with submissions."""
+    _require_open(problem)
+    name = team_name.strip()
+    if not 1 <= len(name) <= TEAM_NAME_LENGTH:
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, f"a team name has 1 to {TEAM_NAME_LENGTH} characters")
+    team = session.scalar(select(Team).where(Team.problem_id == problem.id, Team.name == name))
+    current = current_team(session, problem, member)
+    if current is not None and current is not team:
+        _leave_own_team(session, current)
     if team is None:
-        return team_of(session, problem, member, team_name)
+        return team_of(session, problem, member, name)
     if any(row.member_id == member.id for row in team.members):
         return team
-    if len(team.members) >= problem.team_size_limit:
-        raise CommonsError(ErrorCode.TEAM_FULL, f"teams are limited to {problem.team_size_limit} members")
+    if len(team.members) >= (limit := problem.team_size_limit):
+        members = "member" if limit == 1 else "members"
+        raise CommonsError(ErrorCode.TEAM_FULL, f"a team has at most {limit} {members}")
     team.members.append(TeamMember(member_id=member.id, problem_id=problem.id))
     session.flush()
     return team
+
+
+def may_leave(session: Session, team: Team) -> bool:
+    """Whether its member may leave the team for another: a team of one that has not submitted yet."""
+    submitted = select(Submission.id).where(Submission.team_id == team.id).limit(1)
+    return len(team.members) == 1 and session.scalar(submitted) is None
+
+
+def _leave_own_team(session: Session, team: Team) -> None:
+    if not may_leave(session, team):
+        reason = f"you compete in team {team.name}, which has other members or submissions"
+        raise CommonsError(ErrorCode.ALREADY_IN_TEAM, reason)
+    session.delete(team)
+    session.flush()
 
 
 def submit(
@@ -313,14 +339,14 @@ def _require_under_limits(session: Session, problem: Problem, team: Team) -> Non
 
 
 def my_submissions(*, session: Session, member: Member, problem: Problem) -> list[Submission]:
-    team = _team_if_any(session, problem, member)
+    team = current_team(session, problem, member)
     if team is None:
         return []
     query = select(Submission).where(Submission.problem_id == problem.id, Submission.team_id == team.id)
     return list(session.scalars(query.order_by(Submission.id.desc())))
 
 
-def _team_if_any(session: Session, problem: Problem, member: Member) -> Team | None:
+def current_team(session: Session, problem: Problem, member: Member) -> Team | None:
     return session.scalar(
         select(Team)
         .join(TeamMember)

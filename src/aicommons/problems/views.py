@@ -110,9 +110,14 @@ def show(
     return pages.render(request, "problems/show.html", _detail(session, viewer, problem))
 
 
+# What the problem page's forms show when nothing was posted: no errors, no values.
+FORM_KEYS = ("submit_errors", "team_errors", "evaluation_errors", "action_errors", "values")
+
+
 def _detail(session: Session, viewer: Member | None, problem: Problem, **context: Any) -> dict[str, Any]:
     """Everything the problem's page shows: the statement, data, rules, timeline and the viewer's forms."""
     columns = prediction_columns(Task(problem.task), Metric(problem.metric), problem.classes)
+    team = service.current_team(session, problem, viewer) if viewer else None
     return _page(
         viewer,
         problem=problem,
@@ -121,8 +126,10 @@ def _detail(session: Session, viewer: Member | None, problem: Problem, **context
         submission_columns=[problem.id_column, *columns],
         higher_is_better=Metric(problem.metric).higher_is_better,
         owner=service.is_owner(session, problem, viewer),
+        team=team,
+        may_change_team=team is None or service.may_leave(session, team),
         now=utcnow(),
-        **({"submit_errors": {}, "evaluation_errors": {}, "action_errors": {}, "values": {}} | context),
+        **({key: {} for key in FORM_KEYS} | context),
     )
 
 
@@ -224,6 +231,34 @@ def _listed(value: str | list[str]) -> list[str]:
 
 
 # --- the owners' actions ----------------------------------------------------------------------------------
+
+
+@router.post("/problems/{ref}/team")
+def join_team(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    viewer: PageMember,
+    problem: ProblemByRef,
+) -> Response:
+    """Join a team by name, or found it; a member without one competes alone, as a team named after them."""
+
+    def act() -> str:
+        name = str(data.get("team", ""))
+        service.join_team(session=session, problem=problem, member=viewer, team_name=name)
+        return f"/problems/{problem.slug}#team"
+
+    return _act(
+        request,
+        pages=pages,
+        session=session,
+        viewer=viewer,
+        problem=problem,
+        act=act,
+        errors_key="team_errors",
+        values=data,
+    )
 
 
 @router.post("/problems/{ref}/evaluation")

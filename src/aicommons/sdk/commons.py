@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -341,7 +342,7 @@ class Problems:
         return [Submission.from_json(one) for one in chosen]
 
     def join_team(self, ref: str, name: str) -> JSON:
-        result: JSON = self.client._call("POST", f"/problems/{ref}/teams/{name}")
+        result: JSON = self.client._call("POST", f"/problems/{ref}/teams/{quote(name, safe='')}")
         return result
 
 
