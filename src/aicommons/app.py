@@ -37,7 +37,7 @@ from aicommons.members.auth import optional_member
 from aicommons.problems import api as problems_api
 from aicommons.problems import service as problems
 from aicommons.problems import views as problems_views
-from aicommons.problems.jobs import scoring_job
+from aicommons.problems.jobs import close_chore, scoring_job
 from aicommons.web.navigation import LoginRequired, to_login
 
 
@@ -109,7 +109,8 @@ def log_identity(settings: Settings) -> ledger.LogIdentity:
 
 
 def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.LogIdentity) -> jobs.Worker:
-    """A job worker whose chores between jobs are to sequence the log and have witnesses cosign it."""
+    """A job worker whose chores between jobs are to sequence the log, close the problems due and have
+    witnesses cosign the log."""
 
     def sequence() -> None:
         with unit_of_work(factory) as session:
@@ -123,7 +124,7 @@ def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.
         job_handlers(settings),
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
-        chores=[sequence, *witnessing],
+        chores=[sequence, close_chore(factory), *witnessing],
     )
 
 

@@ -650,6 +650,7 @@ class Solver:
     declares: bool  # whether the submission declares the dataset it used
     note: str
     team: str | None = None  # a named team (joined before submitting), else the member alone
+    teammates: tuple[str, ...] = ()  # handles of members who join the named team too
 
 
 @dataclass(frozen=True)
@@ -708,7 +709,7 @@ PROBLEMS = (
         },
         (
             Solver("liam", "logistic", True, "Standardised features, logistic regression."),
-            Solver("grace", "forest", True, "A random forest of 50 trees.", team="bedside-ml"),
+            Solver("grace", "forest", True, "A forest of 50 trees.", team="bedside-ml", teammates=("priya",)),
             Solver("ana", "naive", False, "Naive baseline: the malignant rate of the training part."),
         ),
     ),
@@ -768,9 +769,7 @@ def _seed_problems(session: Session, people: dict[str, Member], store: BlobStore
         parts = _split(spec)
         problem = _add_problem(session, spec, people, store, parts[1])
         submitted = [
-            _submit_baseline(
-                session, store, problem, member=people[solver.handle], solver=solver, parts=parts
-            )
+            _submit_baseline(session, store, problem, people=people, solver=solver, parts=parts)
             for solver in spec.solvers
         ]
         _score(session, store, submitted)
@@ -822,14 +821,16 @@ def _submit_baseline(
     store: BlobStore,
     problem: Problem,
     *,
-    member: Member,
+    people: dict[str, Member],
     solver: Solver,
     parts: tuple[Any, Any],
 ) -> Submission:
     """The solver's predictions for the held-out rows, from a model trained on the training part."""
     train, held_out = parts
+    member = people[solver.handle]
     if solver.team:
-        problems.join_team(session=session, problem=problem, member=member, team_name=solver.team)
+        for handle in (solver.handle, *solver.teammates):
+            problems.join_team(session=session, problem=problem, member=people[handle], team_name=solver.team)
     predictions = _predict(problem, solver.model, train, held_out)
     used = problem.dataset_versions if solver.declares else []
     with _csv(store, predictions) as upload:

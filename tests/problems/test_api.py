@@ -10,6 +10,8 @@ from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Worker
 from aicommons.ledger import tokens
+from aicommons.ledger.models import LogRecord
+from aicommons.problems.jobs import close_chore
 from aicommons.problems.models import Problem, Team
 
 EVALUATION = "id,label\n" + "".join(f"r{n},{'yes' if n % 3 == 0 else 'no'}\n" for n in range(60))
@@ -170,6 +172,32 @@ def test_closing_reveals_the_private_board_and_pays_winners_and_data_owners(
         assert tokens.balance(db, tokens.escrow_account("bounty:1")) == 0
     assert sum(paid.values()) == 100 and paid["dee"] == 0
     assert paid["ana"] == 50
+
+
+def test_the_worker_closes_a_problem_on_time_once_every_submission_is_scored(
+    client, published, owner, make_member, token_for, settings, factory
+):
+    ana = make_member("ana")
+    assert submit(client, published, token_for(ana), predictions(1)).status_code == 201
+    with factory.begin() as db:
+        db.execute(update(Problem).values(closes_at=utcnow() - timedelta(minutes=1)))
+    close_due = close_chore(factory)
+    close_due()  # ana's submission, made in time, is not scored yet: the problem waits for it
+    waiting = client.post(f"/api/v1/problems/{published}/close", headers=token_for(owner)).json()
+    assert (waiting["code"], waiting["detail"]) == (
+        "problem_still_open",
+        "submissions still being scored: 1",
+    )
+    score_all(settings, factory)
+    close_due()
+    shown = client.get(f"/api/v1/problems/{published}").json()
+    assert shown["state"] == "closed"
+    with factory() as db:
+        assert tokens.balance(db, tokens.member_account(ana.id)) == 100
+        closing = db.scalars(select(LogRecord).where(LogRecord.event == "problems:problem:close")).one()
+        assert closing.actor_id is None  # the commons closed it, not a member
+    again = client.post(f"/api/v1/problems/{published}/close", headers=token_for(owner)).json()
+    assert again["code"] == "problem_closed"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,15 @@
-"""The problems domain's background work: scoring a submission against the hidden evaluation rows."""
+"""The problems domain's background work: scoring a submission against the hidden evaluation rows, and
+closing the problems their owners leave open past their closing time."""
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
 
 from aicommons.core.blobs import BlobStore
+from aicommons.core.db import unit_of_work
 from aicommons.core.errors import CommonsError
 from aicommons.core.jobs import Handler, JobContext
 from aicommons.problems import scoring, service
@@ -38,6 +43,26 @@ def scoring_job(store: BlobStore) -> Handler:
         return {"state": "scored", "public": scores[0]}
 
     return run
+
+
+log = logging.getLogger(__name__)
+
+
+def close_chore(factory: sessionmaker[Session]) -> Callable[[], None]:
+    """The worker's chore: close each problem due, each in a transaction of its own, so that one that
+    cannot close (logged) neither stops the others nor the worker."""
+
+    def close_due() -> None:
+        with unit_of_work(factory) as session:
+            due = service.due_for_close(session)
+        for problem_id in due:
+            try:
+                with unit_of_work(factory) as session:
+                    service.close_on_time(session, problem_id)
+            except CommonsError as refused:
+                log.error("problem %s could not be closed on time: %s", problem_id, refused.detail)
+
+    return close_due
 
 
 def _score(store: BlobStore, problem: Problem, submission: Submission) -> tuple[float, float, float, float]:

@@ -404,15 +404,52 @@ def select_finals(
 
 
 def close(*, session: Session, actor: Member, problem: Problem) -> Problem:
+    """The owners' close, after the closing time (the worker closes on time those they leave open)."""
+    _require_owner(session, problem, actor, "close it")
+    return _close(session, problem, actor)
+
+
+def due_for_close(session: Session) -> list[int]:
+    """Open problems past their closing time, oldest first."""
+    due = select(Problem.id).where(Problem.state == ProblemState.OPEN, Problem.closes_at <= utcnow())
+    return list(session.scalars(due.order_by(Problem.closes_at)))
+
+
+def close_on_time(session: Session, problem_id: int) -> Problem | None:
+    """The worker's close on the commons' behalf, once every submission made in time is scored."""
+    problem = session.get(Problem, problem_id)
+    if problem is None or problem.state != ProblemState.OPEN or _still_scoring(session, problem):
+        return None
+    return _close(session, problem, None)
+
+
+def _still_scoring(session: Session, problem: Problem) -> int:
+    """Submissions queued for scoring whose job has not failed (a failed job's submission never counts)."""
+    waiting = (
+        select(func.count())
+        .select_from(Submission)
+        .outerjoin(jobs.Job, jobs.Job.id == Submission.job_id)
+        .where(
+            Submission.problem_id == problem.id,
+            Submission.state == SubmissionState.QUEUED,
+            or_(jobs.Job.state.is_(None), jobs.Job.state != jobs.JobState.FAILED),
+        )
+    )
+    return session.scalar(waiting) or 0
+
+
+def _close(session: Session, problem: Problem, actor: Member | None) -> Problem:
     """Reveal the private leaderboard, pay the bounty by the payout rule and the data dividend, publish how
     well the public ranks foretold the private ones."""
-    _require_owner(session, problem, actor, "close it")
+    session.refresh(problem, with_for_update=True)  # one close at a time: the second finds it closed
     if problem.state != ProblemState.OPEN:
         raise CommonsError(ErrorCode.PROBLEM_CLOSED, "only an open problem is closed")
     if utcnow() < problem.closes_at:
         raise CommonsError(
             ErrorCode.PROBLEM_STILL_OPEN, f"the problem closes at {problem.closes_at:%Y-%m-%d %H:%M} UTC"
         )
+    if waiting := _still_scoring(session, problem):
+        raise CommonsError(ErrorCode.PROBLEM_STILL_OPEN, f"submissions still being scored: {waiting}")
     board = standings.rank_private(session, problem)
     paid = _pay_bounty(session, problem, board)
     public = standings.leaderboard(session=session, problem=problem, private=False).items
