@@ -26,6 +26,9 @@ from aicommons.datasets import api as datasets_api
 from aicommons.datasets import service as datasets
 from aicommons.datasets import views as datasets_views
 from aicommons.datasets.jobs import statistics_job
+from aicommons.federation import api as federation_api
+from aicommons.federation import service as federation
+from aicommons.federation.jobs import training_job
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens, witness
@@ -47,6 +50,7 @@ def job_handlers(settings: Settings) -> Mapping[str, jobs.Handler]:
         communities.STATS_JOB: communities.refresh_stats,
         datasets.STATS_JOB: statistics_job(BlobStore(settings.blob_dir)),
         problems.SCORE_JOB: scoring_job(BlobStore(settings.blob_dir)),
+        federation.TRAIN_JOB: training_job(BlobStore(settings.blob_dir)),
     }
 
 
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         communities_api.router,
         datasets_api.router,
         problems_api.router,
+        federation_api.router,
         members_views.router,
         communities_views.router,
         datasets_views.router,

@@ -58,6 +58,12 @@ class ErrorCode(Enum):
     SUBMISSION_NOT_FOUND = ("submission_not_found", 404, "No such submission of your team")
     TEAM_FULL = ("team_full", 409, "The team has as many members as the problem allows")
     ALREADY_IN_TEAM = ("already_in_team", 409, "The member competes in another team of the problem")
+    NODE_EXISTS = ("node_exists", 409, "The dataset already has a node of that name")
+    NODE_NOT_FOUND = ("node_not_found", 404, "No such node")
+    NOT_FEDERABLE = ("not_federable", 409, "The problem cannot be trained on federatedly as it stands")
+    NOT_ENOUGH_NODES = ("not_enough_nodes", 409, "Too few of the problem's nodes accept this run")
+    RUN_NOT_FOUND = ("run_not_found", 404, "No such training run")
+    MODEL_NOT_FOUND = ("model_not_found", 404, "No such model")
 
     @property
     def code(self) -> str:

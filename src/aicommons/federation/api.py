@@ -1,0 +1,94 @@
+"""JSON routes of federated learning: nodes, training runs, and the models they make."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import FileResponse
+
+from aicommons.core import jobs
+from aicommons.core.web import DbSession
+from aicommons.federation import service
+from aicommons.federation.models import TrainedModel, TrainingRun
+from aicommons.federation.schemas import (
+    ModelRead,
+    NodeCreate,
+    NodeRead,
+    PredictionRequest,
+    RunCreate,
+    RunRead,
+)
+from aicommons.members.auth import CurrentMember
+from aicommons.problems.api import ProblemByRef, Store
+
+router = APIRouter(prefix="/api/v1", tags=["federation"])
+
+
+def run_by_id(run_id: int, session: DbSession) -> TrainingRun:
+    return service.get_run(session=session, run_id=run_id)
+
+
+def model_by_slug(slug: str, session: DbSession) -> TrainedModel:
+    return service.get_model(session=session, slug=slug)
+
+
+RunById = Annotated[TrainingRun, Depends(run_by_id)]
+ModelBySlug = Annotated[TrainedModel, Depends(model_by_slug)]
+
+
+@router.post("/nodes", status_code=status.HTTP_201_CREATED)
+def register_node(form: NodeCreate, actor: CurrentMember, session: DbSession) -> NodeRead:
+    """A node for a federated dataset you own, with the policy it trains under."""
+    return NodeRead.model_validate(service.register_node(session=session, actor=actor, form=form))
+
+
+@router.get("/problems/{ref}/nodes")
+def problem_nodes(problem: ProblemByRef, session: DbSession) -> list[NodeRead]:
+    """The nodes that can train for a problem: those of the federated datasets it names."""
+    return [NodeRead.model_validate(node) for node in service.nodes_for(session, problem)]
+
+
+@router.post("/problems/{ref}/runs", status_code=status.HTTP_202_ACCEPTED)
+def start_run(
+    problem: ProblemByRef, form: RunCreate, actor: CurrentMember, session: DbSession, store: Store
+) -> RunRead:
+    """A federated training run, queued as a job; follow it at /api/v1/runs/{id}."""
+    run = service.start_run(session=session, store=store, actor=actor, problem=problem, form=form)
+    return RunRead.model_validate(run)
+
+
+@router.get("/problems/{ref}/runs")
+def problem_runs(problem: ProblemByRef, session: DbSession) -> list[RunRead]:
+    return [RunRead.model_validate(run) for run in service.runs_of(session=session, problem=problem)]
+
+
+@router.get("/runs/{run_id}")
+def show_run(run: RunById, session: DbSession) -> dict[str, Any]:
+    """A run with its completed rounds and its job's progress."""
+    job = jobs.get(session, run.job_id) if run.job_id else None
+    progress = {"progress": job.progress, "message": job.message} if job else {}
+    return RunRead.model_validate(run).model_dump(mode="json", by_alias=True) | progress
+
+
+@router.get("/problems/{ref}/models")
+def problem_models(problem: ProblemByRef, session: DbSession) -> list[ModelRead]:
+    return [ModelRead.model_validate(model) for model in service.models_of(session=session, problem=problem)]
+
+
+@router.get("/models/{slug}")
+def show_model(model: ModelBySlug) -> ModelRead:
+    """A model with its card: problem, data used, metrics per round, contributors and their shares."""
+    return ModelRead.model_validate(model)
+
+
+@router.get("/models/{slug}/weights")
+def model_weights(model: ModelBySlug, store: Store) -> FileResponse:
+    """The model's weights as a NumPy .npz file (arrays arr_0, arr_1, … in the architecture's order)."""
+    return FileResponse(
+        store.path(model.blob_sha256), media_type="application/octet-stream", filename=f"{model.slug}.npz"
+    )
+
+
+@router.post("/models/{slug}/predictions")
+def predictions(model: ModelBySlug, request: PredictionRequest, store: Store) -> dict[str, list[Any]]:
+    """Predictions for rows of the model's feature columns."""
+    return {"predictions": service.predict(store=store, model=model, rows=request.rows)}

@@ -1,0 +1,261 @@
+"""Flower: the ServerApp the commons runs and the ClientApp each data owner's node runs, on the Message API.
+
+The server sends each round's global weights with the run's plan (`plans.Plan`, as a ConfigRecord);
+a node checks the plan against its owner's policy, trains on its own rows, and answers with its
+weights and its row count only. The run's Flower strategy (FedAvg, FedProx, FedMedian, trimmed mean
+or Krum) is wrapped in `Valued`, which screens and values the updates (`plans.screen`,
+`plans.value_round`) and leaves the unsound or harmful ones out before the strategy aggregates; after
+each round `on_round` receives a `RoundReport`.
+
+`simulate` runs both apps on Flower's simulation engine (Ray), the nodes' rows given as local files.
+This is the only module that imports flwr: importing it takes seconds, so the app imports it only
+when a run starts.
+"""
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, FedTrimmedAvg, Krum, Strategy
+
+from aicommons.federation import learning
+from aicommons.federation.plans import (
+    NEGATIVE,
+    Evaluation,
+    NodeData,
+    Participant,
+    Plan,
+    RoundReport,
+    RunSettings,
+    StrategyName,
+    Weights,
+    local_rows,
+    number,
+    screen,
+    update_hash,
+    value_round,
+)
+
+log = logging.getLogger(__name__)
+
+
+NODE_KEY = "node"  # the ConfigRecord of a reply that names the node
+
+
+def client_app(nodes: Sequence[NodeData], *, outbox: str | None = None) -> ClientApp:
+    """The ClientApp of the simulation engine: virtual node `partition-id` is `nodes[partition-id]`.
+
+    With `outbox` (a directory), every message a node sends is also described there, one JSON file
+    each, for an auditor (or a test) to inspect what left the node."""
+    app = ClientApp()
+
+    @app.train()
+    def train(message: Message, context: Context) -> Message:
+        node = nodes[int(context.node_config["partition-id"])]
+        reply = train_on_node(message, node)
+        if outbox is not None:
+            _describe(reply, node, Path(outbox))
+        return reply
+
+    return app
+
+
+def _describe(reply: Message, node: NodeData, outbox: Path) -> None:
+    """Every record of a reply, with every value it carries (arrays as their shapes and values)."""
+    records: dict[str, Any] = {}
+    for name, record in reply.content.items():
+        if isinstance(record, ArrayRecord):
+            records[name] = {"arrays": [array.tolist() for array in record.to_numpy_ndarrays()]}
+        else:
+            records[name] = {"values": dict(record)}
+    outbox.mkdir(parents=True, exist_ok=True)
+    written = outbox / f"node-{node.node_id}-{uuid.uuid4().hex}.json"
+    written.write_text(json.dumps({"node": node.node_id, "records": records}))
+
+
+def train_on_node(message: Message, node: NodeData) -> Message:
+    """One round at one node: check the plan against the policy, train on the local rows, reply."""
+    config = message.content.config_records["config"]
+    plan = Plan.from_config(config)
+    frame = local_rows(node.path)
+    refused = node.policy.refusal(plan, len(frame))
+    if refused is not None:
+        log.warning("node %s refuses the round: %s", node.node_id, refused)
+        raise PermissionError(refused)
+    weights = message.content.array_records["arrays"].to_numpy_ndarrays()
+    round_number = int(number(config, "server-round"))
+    trained = learning.train(
+        plan.architecture,
+        weights,
+        plan.inputs(frame),
+        plan.labels(frame[plan.target].tolist()),
+        training=plan.training,
+        seed=node.node_id * 1_000_003 + round_number,
+    )
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord(trained),
+            "metrics": MetricRecord({"num-examples": len(frame)}),
+            NODE_KEY: ConfigRecord({"node": node.node_id}),
+        }
+    )
+    return Message(content=content, reply_to=message)
+
+
+def _strategy(name: StrategyName, *, fraction: float, min_nodes: int, proximal_mu: float) -> Strategy:
+    common: dict[str, Any] = {
+        "fraction_train": fraction,
+        "fraction_evaluate": 0.0,  # the server evaluates on the problem's rows; nodes keep theirs
+        "min_train_nodes": min_nodes,
+        "min_available_nodes": min_nodes,
+    }
+    if name is StrategyName.FEDPROX:
+        return FedProx(**common, proximal_mu=proximal_mu)
+    if name is StrategyName.FEDMEDIAN:
+        return FedMedian(**common)
+    if name is StrategyName.TRIMMED_MEAN:
+        return FedTrimmedAvg(**common)
+    if name is StrategyName.KRUM:
+        return Krum(**common)
+    return FedAvg(**common)
+
+
+class Valued(Strategy):
+    """A Flower strategy that screens and values each round's updates before the inner one aggregates."""
+
+    def __init__(
+        self, inner: Strategy, evaluation: Evaluation, *, seed: int, on_round: Callable[[RoundReport], None]
+    ) -> None:
+        self.inner, self.evaluation, self.seed, self.on_round = inner, evaluation, seed, on_round
+        self.start_weights: Weights = []
+        self.pending: tuple[tuple[Participant, ...], str] = ((), "")
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> list[Message]:
+        self.start_weights = arrays.to_numpy_ndarrays()
+        return list(self.inner.configure_train(server_round, arrays, config, grid))
+
+    def aggregate_train(
+        self, server_round: int, replies: Any
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        answered = [reply for reply in replies if not reply.has_error()]
+        kept, participants, method = self._judge(server_round, answered)
+        self.pending = (participants, method)
+        return self.inner.aggregate_train(server_round, kept) if kept else (None, None)
+
+    def _judge(
+        self, server_round: int, replies: list[Message]
+    ) -> tuple[list[Message], tuple[Participant, ...], str]:
+        updates = [reply.content.array_records["arrays"].to_numpy_ndarrays() for reply in replies]
+        rows = [int(number(reply.content.metric_records["metrics"], "num-examples")) for reply in replies]
+        nodes = [int(number(reply.content.config_records[NODE_KEY], "node")) for reply in replies]
+        reasons = screen(self.evaluation.plan.architecture, self.start_weights, updates)
+        sound = [index for index, reason in enumerate(reasons) if reason is None]
+        valuation = (
+            value_round(
+                self.evaluation,
+                self.start_weights,
+                [updates[i] for i in sound],
+                [rows[i] for i in sound],
+                seed=self.seed + server_round,
+            )
+            if sound
+            else None
+        )
+        values = dict(zip(sound, valuation.values, strict=True)) if valuation else {}
+        for index, found in values.items():
+            if found < -NEGATIVE:
+                reasons[index] = f"negative contribution: {found:.4g}"
+        participants = tuple(
+            Participant(nodes[i], rows[i], update_hash(updates[i]), values.get(i, 0.0), reasons[i])
+            for i in range(len(replies))
+        )
+        kept = [reply for index, reply in enumerate(replies) if reasons[index] is None]
+        return kept, participants, valuation.method.value if valuation else "none"
+
+    def evaluate(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
+        """The server's evaluation after each round; it also hands the round's report to `on_round`."""
+        weights = arrays.to_numpy_ndarrays()
+        metrics: dict[str, Any] = {self.evaluation.metric.value: float(self.evaluation.score(weights))}
+        if server_round > 0:
+            participants, method = self.pending
+            self.on_round(RoundReport(server_round, weights, participants, method, metrics))
+        return MetricRecord(metrics)
+
+    def configure_evaluate(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> list[Message]:
+        return []
+
+    def aggregate_evaluate(self, server_round: int, replies: Any) -> MetricRecord | None:
+        return None
+
+    def summary(self) -> None:
+        self.inner.summary()
+
+
+def server_app(
+    evaluation: Evaluation,
+    settings: RunSettings,
+    on_round: Callable[[RoundReport], None],
+    final: Weights,
+) -> ServerApp:
+    """The ServerApp: the run's strategy, valued, from initial weights; `final` receives the model."""
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        plan = evaluation.plan
+        inner = _strategy(
+            settings.strategy,
+            fraction=settings.fraction,
+            min_nodes=settings.min_nodes,
+            proximal_mu=plan.training.proximal_mu,
+        )
+        strategy = Valued(inner, evaluation, seed=settings.seed, on_round=on_round)
+        result = strategy.start(
+            grid=grid,
+            initial_arrays=ArrayRecord(learning.initial_weights(plan.architecture, seed=settings.seed)),
+            num_rounds=plan.rounds,
+            timeout=settings.round_timeout_s,
+            train_config=ConfigRecord(plan.config()),
+            evaluate_fn=strategy.evaluate,
+        )
+        final[:] = result.arrays.to_numpy_ndarrays()
+
+    return app
+
+
+def simulate(
+    evaluation: Evaluation,
+    settings: RunSettings,
+    nodes: Sequence[NodeData],
+    on_round: Callable[[RoundReport], None],
+    *,
+    outbox: str | None = None,
+) -> Weights:
+    """Run the rounds on Flower's simulation engine; the final global model's weights."""
+    from flwr.simulation import run_simulation
+
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # the commons reports to no one
+    final: Weights = []
+    run_simulation(
+        server_app=server_app(evaluation, settings, on_round, final),
+        client_app=client_app(nodes, outbox=outbox),
+        num_supernodes=len(nodes),
+        backend_config={
+            "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
+            "init_args": {"include_dashboard": False, "num_cpus": max(os.cpu_count() or 1, 1)},
+        },
+    )
+    if not final:
+        raise RuntimeError("the run ended without a model: too few nodes answered")
+    return final

@@ -1,0 +1,63 @@
+"""The federation's background work: a training run, on Flower's simulation engine."""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from aicommons.core.blobs import BlobStore
+from aicommons.core.jobs import Handler, JobContext
+from aicommons.federation import plans, service
+from aicommons.federation.models import Node, TrainingRun
+from aicommons.federation.plans import RoundReport
+from aicommons.problems.models import Problem
+
+
+def training_job(store: BlobStore) -> Handler:
+    """The handler of TRAIN_JOB: run the rounds, record each as it completes, register the model."""
+
+    def run(context: JobContext) -> dict[str, Any]:
+        run_id = int(context.payload["run_id"])
+        with context.step() as session:
+            found = service.get_run(session=session, run_id=run_id)
+            problem = session.get(Problem, found.problem_id)
+            assert problem is not None
+            evaluation = service.evaluation(store, problem, found)
+            nodes = service.node_data(found, list(session.scalars(_nodes(found))))
+            settings, rounds = service.settings_of(found), found.rounds
+            service.begin(session=session, run=found)
+
+        def on_round(report: RoundReport) -> None:
+            epsilon = _epsilon(evaluation.plan, report)
+            with context.step() as session:
+                current = service.get_run(session=session, run_id=run_id)
+                service.record_round(session=session, run=current, report=report, epsilon=epsilon)
+            context.progress(report.number / rounds, f"round {report.number} of {rounds}")
+
+        from aicommons.federation import flower  # Flower takes seconds to import: only when a run starts
+
+        try:
+            weights = flower.simulate(evaluation, settings, nodes, on_round)
+        except Exception as error:
+            with context.step() as session:
+                service.fail(
+                    session=session, run=service.get_run(session=session, run_id=run_id), error=str(error)
+                )
+            raise
+        with context.step() as session:
+            current = service.get_run(session=session, run_id=run_id)
+            model = service.finish(session=session, store=store, run=current, weights=weights)
+            return {"model": model.slug}
+
+    return run
+
+
+def _nodes(run: TrainingRun) -> Any:
+    return select(Node).where(Node.id.in_(run.node_ids))
+
+
+def _epsilon(plan: plans.Plan, report: RoundReport) -> float | None:
+    """The largest privacy spent so far by a node of this round, when the run is private."""
+    if not plan.training.noise_multiplier:
+        return None
+    spent = [plans.spent_epsilon(plan, part.rows, report.number) for part in report.participants]
+    return max(spent, default=None)

@@ -1,0 +1,329 @@
+"""What a federated run is, apart from Flower: the plan the server sends each node, a node's policy,
+the evaluation the server scores models with, and how it screens and values the nodes' updates.
+
+The plan travels as a flat mapping (a Flower ConfigRecord in `flower`): features and their scaling,
+model family, local training and privacy settings. A node checks it against its owner's policy
+(`NodePolicy`) before it trains. Before aggregating, the server screens the updates (`screen`: NaN,
+wrong shapes, exploding norms) and values each remaining one without retraining (`value_round`:
+Shapley values over reconstructed aggregates evaluated on the problem's evaluation rows); an update
+whose value is clearly negative is left out of the aggregate.
+"""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow.parquet as pq
+
+from aicommons.federation import contribution, learning, privacy
+from aicommons.federation.learning import Architecture, Family, Training
+from aicommons.problems.scoring import Metric, Prediction, Task, prediction_kind, score
+
+Weights = list[npt.NDArray[np.float64]]
+
+EXPLODING = 20.0  # an update whose change is this many times the median change is left out
+NEGATIVE = 1e-3  # a value below minus this (in the metric's units) leaves the update out of the aggregate
+
+
+class StrategyName(StrEnum):
+    FEDAVG = "fedavg"
+    FEDPROX = "fedprox"
+    FEDMEDIAN = "fedmedian"
+    TRIMMED_MEAN = "trimmed_mean"
+    KRUM = "krum"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the server asks of every node: the model, its inputs, how to train, how private to be."""
+
+    architecture: Architecture
+    task: Task
+    features: tuple[str, ...]
+    target: str
+    classes: tuple[str, ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    training: Training
+    problem_id: int
+    rounds: int
+    delta: float = 1e-5
+
+    def config(self) -> dict[str, Any]:
+        """The plan as a flat mapping: the only thing besides the weights that a node receives."""
+        return dict(
+            {
+                "family": self.architecture.family.value,
+                "outputs": self.architecture.outputs,
+                "hidden": self.architecture.hidden,
+                "task": self.task.value,
+                "features": list(self.features),
+                "target": self.target,
+                "classes": list(self.classes),
+                "means": list(self.means),
+                "scales": list(self.scales),
+                "epochs": self.training.epochs,
+                "learning-rate": self.training.learning_rate,
+                "batch-size": self.training.batch_size,
+                "proximal-mu": self.training.proximal_mu,
+                "clip-norm": self.training.clip_norm or 0.0,
+                "noise-multiplier": self.training.noise_multiplier,
+                "problem": self.problem_id,
+                "rounds": self.rounds,
+                "delta": self.delta,
+            }
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Plan":
+        features = tuple(str(name) for name in _list(config, "features"))
+        architecture = Architecture(
+            family=Family(str(config["family"])),
+            features=len(features),
+            outputs=int(number(config, "outputs")),
+            hidden=int(number(config, "hidden")),
+        )
+        clip = float(number(config, "clip-norm"))
+        training = Training(
+            epochs=int(number(config, "epochs")),
+            learning_rate=float(number(config, "learning-rate")),
+            batch_size=int(number(config, "batch-size")),
+            proximal_mu=float(number(config, "proximal-mu")),
+            clip_norm=clip or None,
+            noise_multiplier=float(number(config, "noise-multiplier")),
+        )
+        return cls(
+            architecture=architecture,
+            task=Task(str(config["task"])),
+            features=features,
+            target=str(config["target"]),
+            classes=tuple(str(label) for label in _list(config, "classes")),
+            means=tuple(float(value) for value in _list(config, "means")),
+            scales=tuple(float(value) for value in _list(config, "scales")),
+            training=training,
+            problem_id=int(number(config, "problem")),
+            rounds=int(number(config, "rounds")),
+            delta=float(number(config, "delta")),
+        )
+
+    def inputs(self, frame: Any) -> npt.NDArray[np.float64]:
+        """The standardised feature matrix of a pandas frame that has the plan's feature columns."""
+        raw = frame[list(self.features)].to_numpy(dtype=np.float64)
+        return np.asarray((raw - np.asarray(self.means)) / np.asarray(self.scales), dtype=np.float64)
+
+    def labels(self, values: Sequence[Any]) -> npt.NDArray[Any]:
+        """Targets as the model learns them: class indexes, or numbers."""
+        if self.task is Task.REGRESSION:
+            return np.asarray(values, dtype=np.float64)
+        code = {label: index for index, label in enumerate(self.classes)}
+        return np.fromiter((code[str(value)] for value in values), dtype=np.int64)
+
+
+def number(config: Mapping[str, Any], key: str) -> float:
+    value = config[key]
+    if not isinstance(value, int | float):
+        raise ValueError(f"the plan's {key!r} is not a number")
+    return value
+
+
+def _list(config: Mapping[str, Any], key: str) -> list[Any]:
+    value = config[key]
+    if not isinstance(value, list):
+        raise ValueError(f"the plan's {key!r} is not a list")
+    return value
+
+
+# --- the node's side ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodePolicy:
+    """What a data owner lets their node do; anything else is refused, and the refusal logged."""
+
+    accepted_problems: tuple[int, ...] = ()  # empty: any problem
+    max_rounds: int = 50
+    max_local_epochs: int = 10
+    require_privacy: bool = False
+    max_epsilon: float | None = None
+
+    def refusal(self, plan: Plan, rows: int) -> str | None:
+        """Why the node refuses the plan, or None when it accepts it."""
+        if self.accepted_problems and plan.problem_id not in self.accepted_problems:
+            return f"problem {plan.problem_id} is not among the problems this node accepts"
+        if plan.rounds > self.max_rounds or plan.training.epochs > self.max_local_epochs:
+            return f"at most {self.max_rounds} rounds of {self.max_local_epochs} local epochs"
+        if self.require_privacy and not plan.training.noise_multiplier:
+            return "this node trains only with differential privacy"
+        if self.max_epsilon is not None and spent_epsilon(plan, rows, plan.rounds) > self.max_epsilon:
+            return f"the run would spend more privacy than ε = {self.max_epsilon:g}"
+        return None
+
+
+def spent_epsilon(plan: Plan, rows: int, rounds: int) -> float:
+    """The ε a node of `rows` rows spends over `rounds` rounds of the plan (infinite without noise)."""
+    batch = min(plan.training.batch_size, rows)
+    steps = rounds * plan.training.epochs * -(-rows // batch)
+    return privacy.epsilon(
+        noise_multiplier=plan.training.noise_multiplier,
+        sample_rate=batch / rows,
+        steps=steps,
+        delta=plan.delta,
+    )
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """A node of the simulation engine: its id at the commons, its local file and its owner's policy."""
+
+    node_id: int
+    path: str
+    policy: NodePolicy = field(default_factory=NodePolicy)
+
+
+_ROWS: dict[str, Any] = {}  # each process reads a node's file once
+
+
+def local_rows(path: str) -> Any:
+    """The node's rows (Parquet or CSV), read once per process."""
+    if path not in _ROWS:
+        import pandas as pd
+
+        source = Path(path)
+        _ROWS[path] = (
+            pq.read_table(source).to_pandas() if source.suffix == ".parquet" else pd.read_csv(source)
+        )
+    return _ROWS[path]
+
+
+# --- the server's side -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The problem's evaluation rows as the server scores models on them (never sent to a node)."""
+
+    plan: Plan
+    metric: Metric
+    inputs: npt.NDArray[np.float64]
+    truth: npt.NDArray[Any]
+
+    def score(self, weights: Sequence[npt.NDArray[np.float64]]) -> float:
+        """The problem's metric for a model on the evaluation rows."""
+        output = learning.predict(self.plan.architecture, weights, self.inputs)
+        return score(self.metric, self.truth, _as_predictions(self.plan.task, self.metric, output))
+
+    def utility(self, weights: Sequence[npt.NDArray[np.float64]]) -> float:
+        """The score, higher always better (contributions are valued in it)."""
+        value = self.score(weights)
+        if not np.isfinite(value):
+            return -1e9
+        return value if self.metric.higher_is_better else -value
+
+
+def _as_predictions(task: Task, metric: Metric, output: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
+    kind = prediction_kind(task, metric)
+    if kind is Prediction.LABEL:
+        return np.asarray(output.argmax(axis=1))
+    if kind is Prediction.PROBABILITY:
+        return np.asarray(output[:, 1])
+    return output
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One node's part in a round."""
+
+    node_id: int
+    rows: int
+    update_sha256: str
+    value: float = 0.0
+    left_out: str | None = None  # why its update was not aggregated
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    number: int
+    weights: Weights
+    participants: tuple[Participant, ...]
+    method: str
+    metrics: dict[str, float]
+
+
+def update_hash(weights: Sequence[npt.NDArray[np.float64]]) -> str:
+    """The SHA-256 of an update's arrays (shapes and float64 bytes, in order): what the log names."""
+    digest = hashlib.sha256()
+    for array in weights:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def screen(architecture: Architecture, start: Weights, updates: Sequence[Weights]) -> list[str | None]:
+    """Why each update is left out (malformed, not finite, exploding), or None for a sound one.
+
+    An update explodes when its change from the round's start is more than EXPLODING times the median
+    change of the others, so that one huge update cannot hide by moving the median itself."""
+    reasons = [_malformed(architecture, weights) for weights in updates]
+    changes = {
+        index: float(np.sqrt(sum(np.sum((new - old) ** 2) for new, old in zip(weights, start, strict=True))))
+        for index, weights in enumerate(updates)
+        if reasons[index] is None
+    }
+    for index, change in changes.items():
+        others = [other for key, other in changes.items() if key != index]
+        if others and change > EXPLODING * max(float(np.median(others)), 1e-12):
+            reasons[index] = (
+                f"exploding: it moves the model {change:.3g}, the others a median {np.median(others):.3g}"
+            )
+    return reasons
+
+
+def _malformed(architecture: Architecture, weights: Weights) -> str | None:
+    try:
+        learning.check_weights(architecture, weights)
+    except ValueError as error:
+        return f"malformed: {error}"
+    if not all(np.all(np.isfinite(array)) for array in weights):
+        return "not finite: it holds NaN or infinity"
+    return None
+
+
+def average(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
+    """The row-weighted average of updates (FedAvg's rule), with which coalitions are reconstructed."""
+    total = float(sum(rows))
+    return [
+        np.sum(
+            [weights[layer] * (count / total) for weights, count in zip(updates, rows, strict=True)], axis=0
+        )
+        for layer in range(len(updates[0]))
+    ]
+
+
+def value_round(
+    evaluation: Evaluation, start: Weights, updates: Sequence[Weights], rows: Sequence[int], *, seed: int
+) -> contribution.Valuation:
+    """Each update's contribution: Shapley values of the score of coalitions' averaged updates."""
+
+    def utility(coalition: frozenset[int]) -> float:
+        if not coalition:
+            return evaluation.utility(start)
+        members = sorted(coalition)
+        return evaluation.utility(average([updates[i] for i in members], [rows[i] for i in members]))
+
+    return contribution.value(len(updates), utility, seed=seed)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the server runs the rounds."""
+
+    strategy: StrategyName = StrategyName.FEDAVG
+    fraction: float = 1.0
+    min_nodes: int = 2
+    seed: int = 0
+    round_timeout_s: float = 600.0

@@ -1,0 +1,532 @@
+"""The rules of federated learning: data owners' nodes, training runs, their rounds' rewards, the models.
+
+A run trains a model for a problem on the nodes of the federated datasets the problem names, without a
+row leaving a node. Each round is one log entry: the new model's hash, each participant's update hash,
+its measured contribution and its reward (minted by the reward policy's `reward:federation:round`,
+split by positive contribution), and the metrics. A completed run registers its model with a card;
+the model belongs to its contributors by their summed contributions.
+"""
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicommons.core import jobs
+from aicommons.core.blobs import BlobStore
+from aicommons.core.db import utcnow
+from aicommons.core.errors import CommonsError, ErrorCode
+from aicommons.core.slugs import free_slug, slugify
+from aicommons.datasets import permissions as dataset_permissions
+from aicommons.datasets import service as datasets
+from aicommons.datasets.models import Dataset, DatasetVersion, Policy
+from aicommons.federation import learning, plans
+from aicommons.federation.learning import Architecture, Family, Training
+from aicommons.federation.models import Node, RunNode, RunState, TrainedModel, TrainingRound, TrainingRun
+from aicommons.federation.plans import Evaluation, NodeData, NodePolicy, Plan, RoundReport, RunSettings
+from aicommons.federation.schemas import NodeCreate, RunCreate
+from aicommons.ledger import service as ledger
+from aicommons.ledger import tokens
+from aicommons.members.models import Member
+from aicommons.problems.models import Problem, ProblemState
+from aicommons.problems.scoring import Metric, Task
+
+TRAIN_JOB = "federation:run:train"
+ROUND_REWARD = "federation:round"  # the reward policy's parameter is "reward:federation:round"
+DEFAULT_ROUND_REWARD = 10
+NUMERIC = (pa.types.is_integer, pa.types.is_floating)
+
+
+# --- nodes -------------------------------------------------------------------------------------------------
+
+
+def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
+    """A node for the latest version of a federated dataset its owner holds; a simulated node's file is
+    checked against the version's published schema."""
+    dataset = datasets.get(session=session, ref=form.dataset)
+    if not dataset_permissions.is_owner(session, dataset, actor):
+        raise CommonsError(ErrorCode.FORBIDDEN, "only the dataset's owners run its nodes")
+    if dataset.policy != Policy.FEDERATED:
+        raise CommonsError(ErrorCode.WRONG_POLICY, "nodes serve federated datasets only")
+    version = _latest_version(session, dataset)
+    rows = _checked_rows(form.data_path, version) if form.data_path else int(form.rows or 0)
+    node = Node(
+        name=form.name,
+        dataset_id=dataset.id,
+        version_id=version.id,
+        owner_member_id=dataset.owner_member_id,
+        owner_community_id=dataset.owner_community_id,
+        data_path=form.data_path,
+        public_key=form.public_key,
+        rows=rows,
+        **form.model_dump(include={"accepted_problems", "max_rounds", "max_local_epochs"}),
+        **form.model_dump(include={"require_privacy", "max_epsilon"}),
+    )
+    _refuse_taken_name(session, dataset, form.name)
+    session.add(node)
+    session.flush()
+    facts = {"node": node.id, "dataset": dataset.id, "version": version.id, "rows": rows}
+    ledger.record(
+        session, "federation:node:register", actor_id=actor.id, subject={"node": node.id}, data=facts
+    )
+    return node
+
+
+def _latest_version(session: Session, dataset: Dataset) -> DatasetVersion:
+    version = session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.withdrawn_at.is_(None))
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    )
+    if version is None:
+        raise CommonsError(ErrorCode.VERSION_NOT_FOUND, f"{dataset.slug} has no published schema yet")
+    return version
+
+
+def _checked_rows(path: str, version: DatasetVersion) -> int:
+    """The rows of a node's file, which must have every column of the published schema."""
+    source = Path(path)
+    if not source.is_file():
+        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data file {path} does not exist")
+    try:
+        schema = pq.read_schema(source) if source.suffix == ".parquet" else None
+        names = schema.names if schema is not None else _csv_header(source)
+    except (OSError, pa.ArrowException) as error:
+        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data file cannot be read: {error}") from None
+    missing = [column["name"] for column in version.columns if column["name"] not in names]
+    if missing:
+        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data lacks the published columns {missing[:5]}")
+    return _row_count(source)
+
+
+def _csv_header(source: Path) -> list[str]:
+    with source.open(encoding="utf-8") as lines:
+        return lines.readline().strip().split(",")
+
+
+def _row_count(source: Path) -> int:
+    if source.suffix == ".parquet":
+        return int(pq.read_metadata(source).num_rows)
+    with source.open(encoding="utf-8") as lines:
+        return max(sum(1 for _ in lines) - 1, 0)
+
+
+def _refuse_taken_name(session: Session, dataset: Dataset, name: str) -> None:
+    taken = session.scalar(select(Node.id).where(Node.dataset_id == dataset.id, Node.name == name))
+    if taken is not None:
+        raise CommonsError(ErrorCode.NODE_EXISTS, f"{dataset.slug} already has a node named {name}")
+
+
+def nodes_for(session: Session, problem: Problem) -> list[Node]:
+    """The nodes that can train for the problem: those of the federated datasets it names."""
+    datasets_named = select(DatasetVersion.dataset_id).where(DatasetVersion.id.in_(problem.dataset_versions))
+    query = select(Node).where(Node.dataset_id.in_(datasets_named)).order_by(Node.id)
+    return list(session.scalars(query))
+
+
+def policy(node: Node) -> NodePolicy:
+    return NodePolicy(
+        accepted_problems=tuple(node.accepted_problems),
+        max_rounds=node.max_rounds,
+        max_local_epochs=node.max_local_epochs,
+        require_privacy=node.require_privacy,
+        max_epsilon=node.max_epsilon,
+    )
+
+
+# --- runs --------------------------------------------------------------------------------------------------
+
+
+def start_run(
+    *, session: Session, store: BlobStore, actor: Member, problem: Problem, form: RunCreate
+) -> TrainingRun:
+    """A run queued as a background job, on the chosen (or every) node whose policy accepts it."""
+    if problem.state == ProblemState.DRAFT or problem.evaluation_blob is None:
+        raise CommonsError(ErrorCode.NOT_FEDERABLE, "a run needs a published problem with evaluation data")
+    run = TrainingRun(problem_id=problem.id, created_by_id=actor.id, **_run_fields(form))
+    plan = _plan(store, problem, run)
+    chosen = _chosen_nodes(session, problem, form.nodes)
+    accepting = [node for node in chosen if policy(node).refusal(plan, node.rows) is None]
+    if len(accepting) < form.min_nodes:
+        reasons = {
+            node.name: policy(node).refusal(plan, node.rows) for node in chosen if node not in accepting
+        }
+        raise CommonsError(
+            ErrorCode.NOT_ENOUGH_NODES,
+            f"{len(accepting)} of the problem's nodes accept this run, {form.min_nodes} are needed",
+            refusals=reasons,
+        )
+    run.nodes = [RunNode(node_id=node.id) for node in accepting]
+    session.add(run)
+    session.flush()
+    run.job_id = jobs.enqueue(session, TRAIN_JOB, {"run_id": run.id}, submitted_by_id=actor.id).id
+    facts = {"run": run.id, "nodes": [node.id for node in accepting], "config": _config_facts(form)}
+    _record(session, "federation:run:start", actor.id, run, facts)
+    session.flush()
+    return run
+
+
+def _run_fields(form: RunCreate) -> dict[str, Any]:
+    return form.model_dump(exclude={"nodes"})
+
+
+def _config_facts(form: RunCreate) -> dict[str, Any]:
+    """The run's configuration as the log holds it (no floats in canonical JSON: decimal text)."""
+    return {
+        key: value if isinstance(value, int | str) or value is None else f"{value:.6g}"
+        for key, value in _run_fields(form).items()
+    }
+
+
+def _chosen_nodes(session: Session, problem: Problem, wanted: Sequence[int] | None) -> list[Node]:
+    available = nodes_for(session, problem)
+    if wanted is None:
+        return available
+    unknown = sorted(set(wanted) - {node.id for node in available})
+    if unknown:
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, f"nodes {unknown} do not serve this problem's data")
+    return [node for node in available if node.id in set(wanted)]
+
+
+def get_run(*, session: Session, run_id: int) -> TrainingRun:
+    found = session.get(TrainingRun, run_id)
+    if found is None:
+        raise CommonsError(ErrorCode.RUN_NOT_FOUND, f"no training run {run_id}")
+    return found
+
+
+def runs_of(*, session: Session, problem: Problem) -> list[TrainingRun]:
+    query = select(TrainingRun).where(TrainingRun.problem_id == problem.id)
+    return list(session.scalars(query.order_by(TrainingRun.id.desc())))
+
+
+# --- the plan and the evaluation ---------------------------------------------------------------------------
+
+
+def _plan(store: BlobStore, problem: Problem, run: TrainingRun) -> Plan:
+    """What the nodes are asked: features and their scaling come from the problem's evaluation rows."""
+    table = _evaluation_table(store, problem)
+    features = _features(problem, table)
+    frame = table.select(features).to_pandas()
+    task = Task(problem.task)
+    scales = frame.std(ddof=0).replace(0, 1).fillna(1)
+    return Plan(
+        architecture=Architecture(
+            family=Family(run.family),
+            features=len(features),
+            outputs=1 if task is Task.REGRESSION else len(problem.classes),
+        ),
+        task=task,
+        features=tuple(features),
+        target=problem.target_column,
+        classes=tuple(problem.classes),
+        means=tuple(float(value) for value in frame.mean().fillna(0)),
+        scales=tuple(float(value) for value in scales),
+        training=Training(
+            epochs=run.local_epochs,
+            learning_rate=run.learning_rate,
+            proximal_mu=run.proximal_mu,
+            clip_norm=run.clip_norm,
+            noise_multiplier=run.noise_multiplier,
+        ),
+        problem_id=problem.id,
+        rounds=run.rounds,
+        delta=run.delta,
+    )
+
+
+def _evaluation_table(store: BlobStore, problem: Problem) -> pa.Table:
+    return pq.read_table(store.path(problem.evaluation_blob or ""))
+
+
+def _features(problem: Problem, table: pa.Table) -> list[str]:
+    """The numeric input columns the evaluation rows carry (besides the id and the target)."""
+    wanted = [column["name"] for column in problem.input_columns] or table.column_names
+    numeric = {field.name for field in table.schema if any(kind(field.type) for kind in NUMERIC)} - {
+        problem.id_column,
+        problem.target_column,
+    }
+    features = [name for name in wanted if name in numeric]
+    if not features:
+        raise CommonsError(
+            ErrorCode.NOT_FEDERABLE,
+            "the problem's evaluation rows carry no numeric input columns to evaluate a model on",
+        )
+    return features
+
+
+def evaluation(store: BlobStore, problem: Problem, run: TrainingRun) -> Evaluation:
+    """The server's side of a run: the plan, and the evaluation rows it scores each round's model on."""
+    plan = _plan(store, problem, run)
+    frame = _evaluation_table(store, problem).to_pandas()
+    return Evaluation(
+        plan=plan,
+        metric=Metric(problem.metric),
+        inputs=plan.inputs(frame),
+        truth=plan.labels(frame[problem.target_column].tolist()),
+    )
+
+
+def node_data(run: TrainingRun, nodes: Sequence[Node]) -> list[NodeData]:
+    """The run's simulated nodes as the simulation engine starts them."""
+    chosen = [node for node in nodes if node.id in set(run.node_ids)]
+    missing = [node.name for node in chosen if node.data_path is None]
+    if missing:
+        raise CommonsError(
+            ErrorCode.NOT_FEDERABLE, f"nodes {missing} run elsewhere: use the Deployment Engine"
+        )
+    return [NodeData(node.id, node.data_path or "", policy(node)) for node in chosen]
+
+
+def settings_of(run: TrainingRun) -> RunSettings:
+    return RunSettings(
+        strategy=plans.StrategyName(run.strategy),
+        fraction=run.fraction,
+        min_nodes=run.min_nodes,
+        seed=run.seed,
+    )
+
+
+# --- rounds, rewards, the model ----------------------------------------------------------------------------
+
+
+def begin(*, session: Session, run: TrainingRun) -> None:
+    run.state = RunState.RUNNING
+    session.flush()
+
+
+def record_round(
+    *, session: Session, run: TrainingRun, report: RoundReport, epsilon: float | None
+) -> TrainingRound:
+    """A round: rewards minted to the owners of nodes that helped, and one log entry with everything."""
+    nodes = {node.id: node for node in session.scalars(select(Node).where(Node.id.in_(run.node_ids)))}
+    rewards = _round_rewards(session, run, report, nodes)
+    participants = [
+        {
+            "node": part.node_id,
+            "rows": part.rows,
+            "update": part.update_sha256,
+            "value": round(part.value, 6),
+            "reward": rewards.get(part.node_id, 0),
+            "left_out": part.left_out,
+        }
+        for part in report.participants
+    ]
+    row = TrainingRound(
+        run_id=run.id,
+        number=report.number,
+        model_sha256=plans.update_hash(report.weights),
+        method=report.method,
+        metrics=report.metrics,
+        participants=participants,
+        epsilon=epsilon,
+    )
+    session.add(row)
+    _record(session, "federation:round:complete", None, run, _round_facts(row))
+    session.flush()
+    return row
+
+
+def _round_facts(row: TrainingRound) -> dict[str, Any]:
+    decimal = [
+        {key: f"{value:.6g}" if isinstance(value, float) else value for key, value in part.items()}
+        for part in row.participants
+    ]
+    return {
+        "run": row.run_id,
+        "round": row.number,
+        "model": row.model_sha256,
+        "method": row.method,
+        "participants": decimal,
+        "metrics": {key: f"{value:.6g}" for key, value in row.metrics.items()},
+        "epsilon": None if row.epsilon is None else f"{row.epsilon:.6g}",
+    }
+
+
+def _round_rewards(
+    session: Session, run: TrainingRun, report: RoundReport, nodes: dict[int, Node]
+) -> dict[int, int]:
+    """The round's reward split by positive contribution among the nodes whose update was kept."""
+    amount = tokens.parameter(session, tokens.REWARD_PREFIX + ROUND_REWARD, DEFAULT_ROUND_REWARD)
+    helped = {
+        part.node_id: part.value for part in report.participants if part.left_out is None and part.value > 0
+    }
+    if amount <= 0 or not helped:
+        return {}
+    total = sum(helped.values())
+    shares = {node_id: int(amount * value / total) for node_id, value in helped.items()}
+    first = max(helped, key=lambda node_id: helped[node_id])
+    shares[first] += amount - sum(shares.values())
+    for node_id, share in shares.items():
+        if share > 0:
+            node = nodes[node_id]
+            tokens.mint(
+                session,
+                key=f"federation/run/{run.id}/round/{report.number}/node/{node_id}",
+                target=tokens.owner_account(node.owner_member_id, node.owner_community_id),
+                amount=share,
+                reason=tokens.REWARD_PREFIX + ROUND_REWARD,
+            )
+    return shares
+
+
+def finish(*, session: Session, store: BlobStore, run: TrainingRun, weights: Sequence[Any]) -> TrainedModel:
+    """The completed run's model, stored with its card; its contributors' shares are their summed values."""
+    problem = session.get(Problem, run.problem_id)
+    assert problem is not None
+    plan = _plan(store, problem, run)
+    blob = _store_weights(store, weights)
+    contributors = _contributors(session, run)
+    model = TrainedModel(
+        slug=free_slug(
+            session, TrainedModel.slug, slugify(f"{problem.slug}-run-{run.id}", fallback_prefix="model")
+        ),
+        run_id=run.id,
+        problem_id=problem.id,
+        blob_sha256=blob,
+        architecture=_architecture_facts(plan),
+        card=_card(session, problem, run, contributors),
+        contributors=contributors,
+        license=run.license,
+    )
+    session.add(model)
+    run.state, run.finished_at = RunState.SUCCEEDED, utcnow()
+    session.flush()
+    _record(session, "federation:model:register", None, run, {"model": model.slug, "blob": blob})
+    return model
+
+
+def fail(*, session: Session, run: TrainingRun, error: str) -> None:
+    run.state, run.finished_at, run.error = RunState.FAILED, utcnow(), error[:2000]
+    _record(session, "federation:run:fail", None, run, {"run": run.id, "error": error[:500]})
+    session.flush()
+
+
+def _store_weights(store: BlobStore, weights: Sequence[Any]) -> str:
+    with store.scratch(".npz") as path:
+        buffer = io.BytesIO()
+        np.savez(buffer, *[np.asarray(array, dtype=np.float64) for array in weights])
+        path.write_bytes(buffer.getvalue())
+        blob, _ = store.adopt(path)
+    return blob
+
+
+def _architecture_facts(plan: Plan) -> dict[str, Any]:
+    return {
+        "family": plan.architecture.family.value,
+        "features": list(plan.features),
+        "outputs": plan.architecture.outputs,
+        "hidden": plan.architecture.hidden,
+        "task": plan.task.value,
+        "classes": list(plan.classes),
+        "means": list(plan.means),
+        "scales": list(plan.scales),
+    }
+
+
+def _contributors(session: Session, run: TrainingRun) -> list[dict[str, Any]]:
+    """Each owner account's share of the model: its nodes' positive values summed over the rounds."""
+    nodes = {node.id: node for node in session.scalars(select(Node).where(Node.id.in_(run.node_ids)))}
+    summed: dict[str, float] = {}
+    for row in run.round_rows:
+        for part in row.participants:
+            node = nodes.get(part["node"])
+            if node is not None and part["left_out"] is None and part["value"] > 0:
+                account = tokens.owner_account(node.owner_member_id, node.owner_community_id)
+                summed[account] = summed.get(account, 0.0) + float(part["value"])
+    total = sum(summed.values())
+    return (
+        [
+            {"account": account, "share": round(value / total, 6)}
+            for account, value in sorted(summed.items(), key=lambda item: -item[1])
+        ]
+        if total > 0
+        else []
+    )
+
+
+def _card(
+    session: Session, problem: Problem, run: TrainingRun, contributors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    nodes = session.scalars(select(Node).where(Node.id.in_(run.node_ids)))
+    return {
+        "problem": problem.slug,
+        "metric": problem.metric,
+        "data": [
+            {"node": node.name, "dataset_version": node.version_id, "rows": node.rows} for node in nodes
+        ],
+        "rounds": [{"round": row.number, **row.metrics} for row in run.round_rows],
+        "training": {
+            "family": run.family,
+            "strategy": run.strategy,
+            "rounds": run.rounds,
+            "local_epochs": run.local_epochs,
+            "learning_rate": run.learning_rate,
+            "private": run.noise_multiplier > 0,
+        },
+        "contributors": contributors,
+        "license": run.license,
+    }
+
+
+def _record(
+    session: Session, event: str, actor_id: int | None, run: TrainingRun, data: dict[str, Any]
+) -> None:
+    ledger.record(
+        session, event, actor_id=actor_id, subject={"run": run.id, "problem": run.problem_id}, data=data
+    )
+
+
+# --- models ------------------------------------------------------------------------------------------------
+
+
+def get_model(*, session: Session, slug: str) -> TrainedModel:
+    found = session.scalar(select(TrainedModel).where(TrainedModel.slug == slug))
+    if found is None:
+        raise CommonsError(ErrorCode.MODEL_NOT_FOUND, f"no model {slug!r}")
+    return found
+
+
+def models_of(*, session: Session, problem: Problem) -> list[TrainedModel]:
+    query = select(TrainedModel).where(TrainedModel.problem_id == problem.id)
+    return list(session.scalars(query.order_by(TrainedModel.id.desc())))
+
+
+def weights_of(store: BlobStore, model: TrainedModel) -> list[Any]:
+    with np.load(store.path(model.blob_sha256)) as saved:
+        return [saved[f"arr_{index}"] for index in range(len(saved.files))]
+
+
+def predict(*, store: BlobStore, model: TrainedModel, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """The model's predictions for rows of its feature columns: a label with its class probabilities, or a
+    number."""
+    spec = model.architecture
+    features = list(spec["features"])
+    missing = sorted(
+        {name for row in rows for name in features if not isinstance(row.get(name), int | float)}
+    )
+    if missing:
+        raise CommonsError(ErrorCode.VALIDATION_FAILED, f"every row needs a number for {missing[:5]}")
+    raw = np.asarray([[float(row[name]) for name in features] for row in rows], dtype=np.float64)
+    inputs = (raw - np.asarray(spec["means"])) / np.asarray(spec["scales"])
+    architecture = Architecture(
+        family=Family(spec["family"]), features=len(features), outputs=spec["outputs"], hidden=spec["hidden"]
+    )
+    output = learning.predict(architecture, weights_of(store, model), inputs)
+    if spec["task"] == Task.REGRESSION:
+        return [float(value) for value in output]
+    classes = spec["classes"]
+    return [
+        {
+            "label": classes[int(row.argmax())],
+            "probabilities": dict(zip(classes, map(float, row), strict=True)),
+        }
+        for row in output
+    ]
