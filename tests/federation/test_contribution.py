@@ -43,7 +43,9 @@ def federated_round(label_noise: list[float], *, seed: int = 0) -> Utility:
     train_x, test_x = scaler.transform(train_x), scaler.transform(test_x)
     rng = np.random.default_rng(seed)
     shares = np.array_split(rng.permutation(len(train_y)), len(label_noise))
-    models = [_fit(train_x[rows], _flip(train_y[rows], noise, rng)) for rows, noise in zip(shares, label_noise)]
+    models = [
+        _fit(train_x[rows], _flip(train_y[rows], noise, rng)) for rows, noise in zip(shares, label_noise)
+    ]
     sizes = np.array([len(rows) for rows in shares], dtype=float)
     return _aggregate_utility(np.stack(models), sizes, test_x, test_y)
 
@@ -58,7 +60,9 @@ def _fit(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.append(model.coef_[0], model.intercept_[0])
 
 
-def _aggregate_utility(models: np.ndarray, sizes: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> Utility:
+def _aggregate_utility(
+    models: np.ndarray, sizes: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+) -> Utility:
     start = np.zeros(models.shape[1])  # the round's starting global model
 
     def utility(coalition: frozenset[int]) -> float:

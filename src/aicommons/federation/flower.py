@@ -246,6 +246,7 @@ def simulate(
     from flwr.simulation import run_simulation
 
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # the commons reports to no one
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # nodes here use no accelerator
     final: Weights = []
     run_simulation(
         server_app=server_app(evaluation, settings, on_round, final),

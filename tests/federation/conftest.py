@@ -1,0 +1,105 @@
+"""A federated problem as data owners and a problem owner set it up through the API: a federated dataset
+whose rows are split over the owners' machines (files under the test's directory), and a problem on it
+whose evaluation rows the commons holds."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from aicommons.core.db import utcnow
+from aicommons.federation import partitions
+from aicommons.members.models import Member
+
+FEATURES = 8  # the first features of the breast cancer data, to keep runs quick
+EVALUATION_ROWS = 150
+
+
+@dataclass(frozen=True)
+class FederatedProblem:
+    slug: str
+    dataset: str
+    owner: Member
+    owner_headers: dict[str, str]
+    files: list[Path]  # one per node, each a part of the rows
+    columns: list[str]
+
+
+def breast_cancer() -> pd.DataFrame:
+    data = load_breast_cancer()
+    names = [name.replace(" ", "_") for name in data.feature_names[:FEATURES]]
+    frame = pd.DataFrame(data.data[:, :FEATURES], columns=names)
+    frame["diagnosis"] = np.where(data.target == 1, "benign", "malignant")
+    frame.insert(0, "case", [f"c{n:04d}" for n in range(len(frame))])
+    return frame
+
+
+def node_files(
+    frame: pd.DataFrame, directory: Path, nodes: int, *, poisoned: int | None = None
+) -> list[Path]:
+    """The rows split over `nodes` machines (iid); node `poisoned` has every label flipped."""
+    files = []
+    for number, rows in enumerate(partitions.iid(frame["diagnosis"].to_numpy(), nodes, seed=3)):
+        part = frame.iloc[rows].copy()
+        if number == poisoned:
+            part["diagnosis"] = part["diagnosis"].map({"benign": "malignant", "malignant": "benign"})
+        path = folder / f"node-{number}.parquet"
+        part.to_parquet(path, index=False)
+        files.append(path)
+    return files
+
+
+@pytest.fixture
+def federated(client, make_member, token_for, tmp_path) -> FederatedProblem:
+    owner = make_member("ines")
+    headers = token_for(owner)
+    frame = breast_cancer().sample(frac=1.0, random_state=5)
+    held_out, kept = frame.iloc[:EVALUATION_ROWS], frame.iloc[EVALUATION_ROWS:]
+    dataset = client.post("/api/v1/datasets", json=_dataset_form(), headers=headers).json()["slug"]
+    columns = [{"name": name, "type": "double"} for name in kept.columns if name not in {"case", "diagnosis"}]
+    described = {"columns": [*columns, {"name": "diagnosis", "type": "string"}], "row_count": len(kept)}
+    version = client.post(f"/api/v1/datasets/{dataset}/versions/federated", json=described, headers=headers)
+    assert version.status_code == 201, version.text
+    problem = client.post("/api/v1/problems", json=_problem_form(dataset), headers=headers).json()["slug"]
+    sent = client.post(
+        f"/api/v1/problems/{problem}/evaluation",
+        content=held_out.to_csv(index=False),
+        headers=headers | {"Content-Type": "text/csv"},
+    )
+    assert sent.status_code == 200, sent.text
+    assert client.post(f"/api/v1/problems/{problem}/publish", headers=headers).status_code == 200
+    files = node_files(kept, tmp_path, 4, poisoned=3)
+    return FederatedProblem(problem, dataset, owner, headers, files, list(kept.columns))
+
+
+def _dataset_form() -> dict[str, object]:
+    return {
+        "title": "Clinic biopsy records",
+        "summary": "Fine-needle aspirate measurements kept at four clinics.",
+        "license": "CC-BY-4.0",
+        "policy": "federated",
+        "keywords": ["biopsy"],
+        "sdgs": [3],
+        "sectors": ["health"],
+        "datasheet": {"motivation": "Train without moving patient data."},
+    }
+
+
+def _problem_form(dataset: str) -> dict[str, object]:
+    now = utcnow()
+    return {
+        "title": "Malignant or benign, trained at the clinics",
+        "task": "binary",
+        "metric": "accuracy",
+        "id_column": "case",
+        "target_column": "diagnosis",
+        "sdg_targets": ["3.4"],
+        "opens_at": (now - timedelta(days=1)).isoformat(),
+        "closes_at": (now + timedelta(days=30)).isoformat(),
+        "input": {"dataset": dataset, "version": 1},
+        "datasets": [{"dataset": dataset, "version": 1}],
+    }

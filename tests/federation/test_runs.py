@@ -1,0 +1,62 @@
+"""A federated training run end to end, on Flower's simulation engine with four nodes, one of them
+poisoned: rounds valued and rewarded on the log, the poisoned node left out, a model registered."""
+
+from sqlalchemy import select
+
+from aicommons.app import job_handlers
+from aicommons.core.jobs import Worker
+from aicommons.ledger import tokens
+from aicommons.ledger.models import LogRecord
+from tests.federation.conftest import FederatedProblem
+
+
+def register(client, federated: FederatedProblem, number: int, **policy):
+    form = {
+        "name": f"clinic-{number}",
+        "dataset": federated.dataset,
+        "data_path": str(federated.files[number]),
+    }
+    return client.post("/api/v1/nodes", json=form | policy, headers=federated.owner_headers)
+
+
+def run_jobs(settings, factory) -> None:
+    worker = Worker(factory, job_handlers(settings), heartbeat_seconds=5, timeout_seconds=600)
+    while worker.run_once() is not None:
+        pass
+
+
+def test_a_run_values_the_nodes_rewards_the_helpful_leaves_out_the_poisoned_and_makes_a_model(
+    client, federated, make_member, token_for, settings, factory
+):
+    nodes = [register(client, federated, number).json()["id"] for number in range(4)]
+    solver = token_for(make_member("liam"))
+    form = {"rounds": 3, "local_epochs": 2, "min_nodes": 3, "license": "CC-BY-SA-4.0"}
+    started = client.post(f"/api/v1/problems/{federated.slug}/runs", json=form, headers=solver)
+    assert started.status_code == 202, started.text
+    assert (started.json()["state"], started.json()["node_ids"]) == ("queued", nodes)
+    run_jobs(settings, factory)
+
+    run = client.get(f"/api/v1/runs/{started.json()['id']}").json()
+    assert (run["state"], run["progress"], len(run["completed_rounds"])) == ("succeeded", 1.0, 3)
+    rounds = run["completed_rounds"]
+    assert rounds[-1]["metrics"]["accuracy"] > 0.85
+    assert {one["method"] for one in rounds} == {"exact_shapley"}
+    for one in rounds:
+        by_node = {part["node"]: part for part in one["participants"]}
+        assert by_node[nodes[3]]["left_out"].startswith("negative contribution")
+        assert by_node[nodes[3]]["reward"] == 0 and by_node[nodes[3]]["value"] < 0
+        assert sum(part["reward"] for part in one["participants"]) == 10
+        assert all(len(part["update"]) == 64 for part in one["participants"])
+    with factory() as db:
+        assert tokens.balance(db, tokens.member_account(federated.owner.id)) == 30
+        events = list(db.scalars(select(LogRecord.event).where(LogRecord.event.like("federation:%"))))
+    assert events.count("federation:round:complete") == 3 and "federation:model:register" in events
+
+    model = client.get(f"/api/v1/problems/{federated.slug}/models").json()[0]
+    assert model["license"] == "CC-BY-SA-4.0" and model["card"]["problem"] == federated.slug
+    assert [row["round"] for row in model["card"]["rounds"]] == [1, 2, 3]
+    assert model["contributors"] == [{"account": f"member:{federated.owner.id}", "share": 1.0}]
+    row = dict.fromkeys(model["architecture"]["features"], 14.0)
+    predicted = client.post(f"/api/v1/models/{model['slug']}/predictions", json={"rows": [row]}).json()
+    assert predicted["predictions"][0]["label"] in {"benign", "malignant"}
+    assert client.get(f"/api/v1/models/{model['slug']}/weights").content.startswith(b"PK")
