@@ -39,7 +39,7 @@ def breast_cancer() -> pd.DataFrame:
 
 
 def node_files(
-    frame: pd.DataFrame, directory: Path, nodes: int, *, poisoned: int | None = None
+    frame: pd.DataFrame, folder: Path, nodes: int, *, poisoned: int | None = None
 ) -> list[Path]:
     """The rows split over `nodes` machines (iid); node `poisoned` has every label flipped."""
     files = []
