@@ -18,6 +18,9 @@ INGEST_TARGET_S = 60.0
 INGEST_MEMORY_TARGET_BYTES = 1 << 30
 STATS_TARGET_S = 30.0
 SCORING_TARGET_S = 5.0
+FED_IID_GAP_POINTS = 2.0  # federated test accuracy below central training, at most, in points: IID nodes
+FED_NON_IID_GAP_POINTS = 5.0  # … and label-skewed (Dirichlet 0.5) nodes
+FED_OVERHEAD_TARGET = 1.20  # a run through the platform against bare Flower, wall time, at most
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,36 @@ class ProblemsConfig:
 
 
 @dataclass(frozen=True)
+class FederationConfig:
+    """The sizes of the federated learning benchmarks (AICOMMONS_BENCH_FED_* variables)."""
+
+    enabled: bool = True
+    nodes: int = 5  # nodes of the quality and overhead runs
+    rounds: int = 20
+    epochs: int = 1  # local epochs per round
+    learning_rate: float = 0.1
+    overhead_repeats: int = 2  # runs of each way (bare Flower, the platform); the median is compared
+    scale_nodes: int = 50
+    scale_rounds: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "FederationConfig":
+        def number(name: str, default: int) -> int:
+            return int(environ.get(f"AICOMMONS_BENCH_FED_{name}", default))
+
+        return cls(
+            enabled=environ.get("AICOMMONS_BENCH_FEDERATION", "1") != "0",
+            nodes=number("NODES", cls.nodes),
+            rounds=number("ROUNDS", cls.rounds),
+            epochs=number("EPOCHS", cls.epochs),
+            learning_rate=float(environ.get("AICOMMONS_BENCH_FED_LEARNING_RATE", cls.learning_rate)),
+            overhead_repeats=number("OVERHEAD_REPEATS", cls.overhead_repeats),
+            scale_nodes=number("SCALE_NODES", cls.scale_nodes),
+            scale_rounds=number("SCALE_ROUNDS", cls.scale_rounds),
+        )
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     """The sizes of the seeded commons, how many requests each kind gets, and the PostgreSQL to use."""
 
@@ -126,6 +159,7 @@ class BenchConfig:
     ledger: LedgerConfig = LedgerConfig()
     datasets: DatasetsConfig = DatasetsConfig()
     problems: ProblemsConfig = ProblemsConfig()
+    federation: FederationConfig = FederationConfig()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "BenchConfig":
@@ -141,4 +175,5 @@ class BenchConfig:
             ledger=LedgerConfig.from_env(environ),
             datasets=DatasetsConfig.from_env(environ),
             problems=ProblemsConfig.from_env(environ),
+            federation=FederationConfig.from_env(environ),
         )

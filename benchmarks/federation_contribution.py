@@ -10,9 +10,11 @@ with `python -m benchmarks.federation_contribution`; see benchmarks/README.md.
 """
 
 import os
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +28,8 @@ from benchmarks.report import verdict
 
 EXACT_TARGET_S = 1.0  # exact Shapley of a 10-node round
 APPROXIMATION_TARGET_S = 5.0  # Monte Carlo Shapley of a 50-node round
-SPEARMAN_TARGET = 0.9  # Monte Carlo against exact Shapley on 8 nodes
+SPEARMAN_TARGET = 0.9  # Monte Carlo against exact Shapley on 8 nodes: the median over the draws
+COMPARISON_DRAWS = 5  # Monte Carlo valuations (seeds SEED, SEED + 1, ...) ranked against exact Shapley
 
 DIRICHLET_ALPHA = 0.5
 MIN_NODE_SAMPLES = 5
@@ -50,14 +53,20 @@ class ContributionConfig:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ContributionConfig":
         return cls(
             exact_nodes=int(environ.get("AICOMMONS_BENCH_FED_EXACT_NODES", cls.exact_nodes)),
-            approximate_nodes=int(environ.get("AICOMMONS_BENCH_FED_APPROXIMATE_NODES", cls.approximate_nodes)),
+            approximate_nodes=int(
+                environ.get("AICOMMONS_BENCH_FED_APPROXIMATE_NODES", cls.approximate_nodes)
+            ),
             compared_nodes=int(environ.get("AICOMMONS_BENCH_FED_COMPARED_NODES", cls.compared_nodes)),
         )
 
 
 @dataclass(frozen=True)
 class ValuationRun:
-    """One valuation of a round: its size, method, cost, and (for an estimate) its ranks against exact."""
+    """Valuations of a round: its size, the method, their cost, and how estimates rank against exact.
+
+    With several draws, `evaluations` and `seconds` are the mean of a draw and `spearman` holds each
+    draw's rank correlation with exact Shapley.
+    """
 
     scenario: str
     nodes: int
@@ -66,16 +75,16 @@ class ValuationRun:
     seconds: float
     target_s: float
     accuracy: tuple[float, float]  # of the starting model and of the aggregate of every node
-    spearman: float | None = None
+    spearman: tuple[float, ...] = ()
 
     @property
     def target(self) -> str:
-        ranks = "" if self.spearman is None else f", Spearman >= {SPEARMAN_TARGET:g}"
+        ranks = f", Spearman ≥ {SPEARMAN_TARGET:g}" if self.spearman else ""
         return f"< {self.target_s:g} s{ranks}"
 
     @property
     def passed(self) -> bool:
-        ranked = self.spearman is None or self.spearman >= SPEARMAN_TARGET
+        ranked = not self.spearman or statistics.median(self.spearman) >= SPEARMAN_TARGET
         return self.seconds < self.target_s and ranked
 
 
@@ -150,65 +159,89 @@ def _timed(valuate: Callable[[int, Utility], Valuation], round_: FederatedRound)
     return valuation, time.perf_counter() - started
 
 
-def _estimate(n: int, utility: Utility) -> Valuation:
-    return monte_carlo_shapley(n, utility, seed=SEED)
-
-
-def bench_valuation(
-    scenario: str, round_: FederatedRound, *, exact: bool, reference: Valuation | None = None
+def bench_valuations(
+    scenario: str,
+    round_: FederatedRound,
+    valuates: list[Callable[[int, Utility], Valuation]],
+    *,
+    target_s: float,
+    reference: Valuation | None = None,
 ) -> tuple[ValuationRun, Valuation]:
-    """Time one valuation of the round; with a `reference`, rank it against that exact valuation."""
-    valuation, seconds = _timed(exact_shapley if exact else _estimate, round_)
-    everyone = frozenset(range(len(round_.sizes)))
-    run = ValuationRun(
+    """Time each valuation of the round, rank each against the `reference`; the row and the first one."""
+    timed = [_timed(valuate, round_) for valuate in valuates]
+    valuations = [valuation for valuation, _ in timed]
+    ranks = [spearman(valuation.values, reference.values) for valuation in valuations] if reference else []
+    row = ValuationRun(
         scenario,
         len(round_.sizes),
-        valuation.method,
-        valuation.evaluations,
-        seconds,
-        EXACT_TARGET_S if exact else APPROXIMATION_TARGET_S,
-        (round_.accuracy(frozenset()), round_.accuracy(everyone)),
-        None if reference is None else spearman(valuation.values, reference.values),
+        valuations[0].method,
+        round(statistics.mean(valuation.evaluations for valuation in valuations)),
+        statistics.mean(seconds for _, seconds in timed),
+        target_s,
+        (round_.accuracy(frozenset()), round_.accuracy(frozenset(range(len(round_.sizes))))),
+        tuple(ranks),
     )
-    return run, valuation
+    return row, valuations[0]
+
+
+def _estimates(draws: int) -> list[Callable[[int, Utility], Valuation]]:
+    return [partial(monte_carlo_shapley, seed=SEED + draw) for draw in range(draws)]
 
 
 def run(console: Console, config: ContributionConfig | None = None) -> list[ValuationRun]:
     """Value a 10-node round exactly, a 50-node round by Monte Carlo, and an 8-node round both ways."""
     config = config or ContributionConfig.from_env()
     console.rule("federation: contribution valuation of one round of softmax regression on digits")
-    exact_run, _ = bench_valuation("per round, exact", federated_round(config.exact_nodes), exact=True)
-    approximate_run, _ = bench_valuation(
-        "per round, approximate", federated_round(config.approximate_nodes), exact=False
+    exact, _ = bench_valuations(
+        "per round", federated_round(config.exact_nodes), [exact_shapley], target_s=EXACT_TARGET_S
+    )
+    estimate, _ = bench_valuations(
+        "per round", federated_round(config.approximate_nodes), _estimates(1), target_s=APPROXIMATION_TARGET_S
     )
     compared = federated_round(config.compared_nodes)
-    reference_run, reference = bench_valuation("exact reference", compared, exact=True)
-    ranked_run, _ = bench_valuation("approximate vs exact", compared, exact=False, reference=reference)
-    rows = [exact_run, approximate_run, reference_run, ranked_run]
+    reference_row, reference = bench_valuations(
+        "reference", compared, [exact_shapley], target_s=EXACT_TARGET_S
+    )
+    ranks, _ = bench_valuations(
+        f"{COMPARISON_DRAWS} seeds",
+        compared,
+        _estimates(COMPARISON_DRAWS),
+        target_s=APPROXIMATION_TARGET_S,
+        reference=reference,
+    )
+    rows = [exact, estimate, reference_row, ranks]
     console.print(valuation_table(rows))
     return rows
 
 
 def valuation_table(rows: list[ValuationRun]) -> Table:
-    table = Table(title="Contribution valuation of a federated round (reconstructed aggregates, digits)")
-    columns = ("scenario", "nodes", "method", "evaluations", "seconds", "accuracy", "Spearman")
+    table = Table(title="Contribution valuation of one federated round (reconstructed aggregates, digits)")
+    columns = ("scenario", "nodes", "Shapley", "utilities", "seconds", "accuracy", "Spearman")
     for column in (*columns, "target", "result"):
-        table.add_column(column, justify="left" if column in {"scenario", "method", "target"} else "right")
+        justify = "left" if column in {"scenario", "Shapley", "target"} else "right"
+        table.add_column(column, justify=justify, no_wrap=True)
     for row in rows:
         table.add_row(
             row.scenario,
             str(row.nodes),
-            str(row.method),
+            str(row.method).removesuffix("_shapley").replace("_", " "),
             f"{row.evaluations:,}",
             f"{row.seconds:.3f}",
-            f"{row.accuracy[0]:.3f} -> {row.accuracy[1]:.3f}",
-            "" if row.spearman is None else f"{row.spearman:.3f}",
+            f"{row.accuracy[0]:.3f} → {row.accuracy[1]:.3f}",
+            _ranks(row.spearman),
             row.target,
             verdict(row.passed),
         )
     return table
 
 
+def _ranks(correlations: tuple[float, ...]) -> str:
+    if not correlations:
+        return ""
+    return f"{statistics.median(correlations):.3f} (≥ {min(correlations):.3f})"
+
+
 if __name__ == "__main__":
-    results = run(Console())
+    terminal = Console()
+    results = run(terminal if terminal.is_terminal else Console(width=130))
     raise SystemExit(0 if all(row.passed for row in results) else 1)

@@ -28,6 +28,7 @@ from aicommons.datasets import views as datasets_views
 from aicommons.datasets.jobs import statistics_job
 from aicommons.federation import api as federation_api
 from aicommons.federation import service as federation
+from aicommons.federation import views as federation_views
 from aicommons.federation.jobs import training_job
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         communities_views.router,
         datasets_views.router,
         problems_views.router,
+        federation_views.router,
     ):
         app.include_router(router)
     # The ledger cannot know members; resolving the visitor here lets its pages' header show who is logged in.

@@ -38,9 +38,7 @@ def breast_cancer() -> pd.DataFrame:
     return frame
 
 
-def node_files(
-    frame: pd.DataFrame, folder: Path, nodes: int, *, poisoned: int | None = None
-) -> list[Path]:
+def node_files(frame: pd.DataFrame, folder: Path, nodes: int, *, poisoned: int | None = None) -> list[Path]:
     """The rows split over `nodes` machines (iid); node `poisoned` has every label flipped."""
     files = []
     for number, rows in enumerate(partitions.iid(frame["diagnosis"].to_numpy(), nodes, seed=3)):
@@ -103,3 +101,10 @@ def _problem_form(dataset: str) -> dict[str, object]:
         "input": {"dataset": dataset, "version": 1},
         "datasets": [{"dataset": dataset, "version": 1}],
     }
+
+
+def register(client, federated: FederatedProblem, number: int, headers=None, **changes):
+    """Register the `number`th node file as a node of the federated dataset (as its owner by default)."""
+    place = str(federated.files[number])
+    form = {"name": f"clinic-{number}", "dataset": federated.dataset, "data_path": place}
+    return client.post("/api/v1/nodes", json=form | changes, headers=headers or federated.owner_headers)

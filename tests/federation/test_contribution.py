@@ -44,7 +44,8 @@ def federated_round(label_noise: list[float], *, seed: int = 0) -> Utility:
     rng = np.random.default_rng(seed)
     shares = np.array_split(rng.permutation(len(train_y)), len(label_noise))
     models = [
-        _fit(train_x[rows], _flip(train_y[rows], noise, rng)) for rows, noise in zip(shares, label_noise)
+        _fit(train_x[rows], _flip(train_y[rows], noise, rng))
+        for rows, noise in zip(shares, label_noise, strict=True)
     ]
     sizes = np.array([len(rows) for rows in shares], dtype=float)
     return _aggregate_utility(np.stack(models), sizes, test_x, test_y)
@@ -187,7 +188,7 @@ def test_a_permutation_stops_once_the_running_utility_reaches_the_full_round() -
 
 def test_sampling_stops_once_the_values_settle() -> None:
     utility = saturating([0.05 * (node + 1) for node in range(10)])
-    settled = monte_carlo_shapley(10, utility, seed=0)
+    settled = monte_carlo_shapley(10, utility, seed=0, convergence=0.05)
     to_the_cap = monte_carlo_shapley(10, utility, seed=0, convergence=1e-9)
     assert settled.evaluations < to_the_cap.evaluations / 2
 

@@ -7,16 +7,7 @@ from aicommons.app import job_handlers
 from aicommons.core.jobs import Worker
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
-from tests.federation.conftest import FederatedProblem
-
-
-def register(client, federated: FederatedProblem, number: int, **policy):
-    form = {
-        "name": f"clinic-{number}",
-        "dataset": federated.dataset,
-        "data_path": str(federated.files[number]),
-    }
-    return client.post("/api/v1/nodes", json=form | policy, headers=federated.owner_headers)
+from tests.federation.conftest import register
 
 
 def run_jobs(settings, factory) -> None:

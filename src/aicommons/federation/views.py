@@ -1,0 +1,315 @@
+"""HTML pages of federated learning: a problem's nodes, runs and models with the form to start a run, a
+run's live progress and rounds, and a model's card."""
+
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicommons.communities.models import Community, Visibility
+from aicommons.core import jobs
+from aicommons.core.errors import CommonsError
+from aicommons.core.pagination import Page, PageRequest, page_request
+from aicommons.core.web import DbSession, FormData, PageRenderer, parse_form, require_csrf, wants_fragment
+from aicommons.datasets.licenses import SPDX_LICENSES
+from aicommons.datasets.models import Dataset, DatasetVersion
+from aicommons.federation import service
+from aicommons.federation.api import ModelBySlug, RunById
+from aicommons.federation.learning import Family
+from aicommons.federation.models import Node, RunState, TrainedModel, TrainingRun
+from aicommons.federation.plans import StrategyName
+from aicommons.federation.schemas import RunCreate
+from aicommons.ledger import tokens
+from aicommons.members.auth import OptionalMember, PageMember
+from aicommons.members.models import Member
+from aicommons.problems import service as problems
+from aicommons.problems.api import ProblemByRef, Store
+from aicommons.problems.models import Problem
+from aicommons.problems.scoring import Metric
+from aicommons.web.charts import Bar, Chart, Label
+from aicommons.web.navigation import refusal, see_other
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+FAMILY_LABELS = {
+    Family.LOGISTIC: "Logistic regression (classification)",
+    Family.LINEAR: "Linear regression",
+    Family.MLP: "Neural network with one hidden layer",
+}
+STRATEGY_LABELS = {
+    StrategyName.FEDAVG: "FedAvg: the row-weighted average",
+    StrategyName.FEDPROX: "FedProx: FedAvg with a pull towards the global model",
+    StrategyName.FEDMEDIAN: "FedMedian: the coordinate-wise median",
+    StrategyName.TRIMMED_MEAN: "Trimmed mean: the extremes left out",
+    StrategyName.KRUM: "Krum: the update closest to the others",
+}
+# What the form shows before anything was posted: the API's defaults, privacy off.
+FORM_DEFAULTS = {
+    key: str(value)
+    for key, value in RunCreate().model_dump(
+        include={"family", "strategy", "rounds", "local_epochs", "learning_rate", "fraction", "min_nodes"}
+    ).items()
+} | {"license": "CC-BY-4.0"}
+LIVE_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
+LIVE_TARGET = "run-live"  # the element of the run page that polls itself while the run is live
+
+Paging = Annotated[PageRequest, Depends(page_request)]
+
+
+def _labels() -> dict[str, Any]:
+    return {"family_labels": FAMILY_LABELS, "strategy_labels": STRATEGY_LABELS}
+
+
+# --- a problem's federated training ------------------------------------------------------------------------
+
+
+@router.get("/problems/{ref}/federated")
+def federated(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    session: DbSession,
+    viewer: OptionalMember,
+    problem: ProblemByRef,
+    paging: Paging,
+) -> Response:
+    """The nodes that serve the problem, its runs and models, and the form to start a run."""
+    return pages.render(request, "federation/problem.html", _federated(session, viewer, problem, paging))
+
+
+@router.post("/problems/{ref}/federated/runs")
+def start_run(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    store: Store,
+    viewer: PageMember,
+    problem: ProblemByRef,
+) -> Response:
+    """A run from the form, queued as a job; refused, the page again with why and the values typed."""
+    try:
+        form = parse_form(RunCreate, data)
+        run = service.start_run(session=session, store=store, actor=viewer, problem=problem, form=form)
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, {})
+        refusals = error.extra.get("refusals", {}) if isinstance(error, CommonsError) else {}
+        context = _federated(
+            session, viewer, problem, PageRequest(), errors=errors, refusals=refusals, values=data
+        )
+        return pages.render(request, "federation/problem.html", context, status_code=status)
+    return see_other(f"/runs/{run.id}")
+
+
+def _federated(
+    session: Session, viewer: Member | None, problem: Problem, paging: PageRequest, **context: Any
+) -> dict[str, Any]:
+    nodes = service.nodes_for(session, problem)
+    metric = Metric(problem.metric)
+    runs = service.runs_of(session=session, problem=problem)
+    return {
+        "viewer": viewer,
+        "problem": problem,
+        "nodes": nodes,
+        "versions": _versions(session, [node.version_id for node in nodes]),
+        "runs": _page([RunSummary(run, best_score(run, metric)) for run in runs], paging),
+        "models": service.models_of(session=session, problem=problem),
+        "node_options": [(node.id, node.name) for node in nodes],
+        "license_options": [(name, name) for name in SPDX_LICENSES],
+        **_labels(),
+        **({"errors": {}, "refusals": {}, "values": FORM_DEFAULTS} | context),
+    }
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as the problem's list shows it, with the best score its rounds reached."""
+
+    run: TrainingRun
+    best: float | None
+
+
+def best_score(run: TrainingRun, metric: Metric) -> float | None:
+    scores = [value for _, value in _scores([(row.number, row.metrics) for row in run.round_rows], metric)]
+    if not scores:
+        return None
+    return max(scores) if metric.higher_is_better else min(scores)
+
+
+def _page(items: Sequence[RunSummary], paging: PageRequest) -> Page[RunSummary]:
+    shown = list(items[paging.offset : paging.offset + paging.size])
+    return Page(items=shown, total=len(items), page=paging.page, size=paging.size)
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    """A dataset version as the pages link it."""
+
+    slug: str
+    title: str
+    number: int
+
+
+def _versions(session: Session, version_ids: Sequence[int]) -> dict[int, VersionLink]:
+    query = (
+        select(DatasetVersion.id, Dataset.slug, Dataset.title, DatasetVersion.number)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(DatasetVersion.id.in_(set(version_ids)))
+    )
+    return {row[0]: VersionLink(*row[1:]) for row in session.execute(query)}
+
+
+# --- a run -------------------------------------------------------------------------------------------------
+
+
+@router.get("/runs/{run_id}")
+def show_run(request: Request, pages: PageRenderer, session: DbSession, run: RunById) -> Response:
+    """A run's configuration, live progress and rounds; an HTMX poll gets only the live part."""
+    template = "federation/_live.html" if wants_fragment(request, LIVE_TARGET) else "federation/run.html"
+    response = pages.render(request, template, _run_page(session, run))
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def _run_page(session: Session, run: TrainingRun) -> dict[str, Any]:
+    problem = problems.get(session=session, ref=str(run.problem_id), viewer=None)
+    metric = Metric(problem.metric)
+    scores = _scores([(row.number, row.metrics) for row in run.round_rows], metric)
+    return {
+        "run": run,
+        "problem": problem,
+        "job": jobs.get(session, run.job_id) if run.job_id else None,
+        "live": run.state in LIVE_STATES,
+        "live_target": LIVE_TARGET,
+        "node_names": _node_names(session, run.node_ids),
+        "chart": metric_chart(scores, metric),
+        "model": session.scalar(select(TrainedModel).where(TrainedModel.run_id == run.id)),
+        **_labels(),
+    }
+
+
+def _node_names(session: Session, node_ids: Sequence[int]) -> dict[int, str]:
+    return dict(session.execute(select(Node.id, Node.name).where(Node.id.in_(node_ids))).tuples())
+
+
+# --- a model -----------------------------------------------------------------------------------------------
+
+
+@router.get("/models/{slug}")
+def show_model(request: Request, pages: PageRenderer, session: DbSession, model: ModelBySlug) -> Response:
+    """The model's card: problem, metric per round, data used, contributors, license and how to use it."""
+    return pages.render(request, "federation/model.html", _model_page(request, session, model))
+
+
+def _model_page(request: Request, session: Session, model: TrainedModel) -> dict[str, Any]:
+    problem = problems.get(session=session, ref=str(model.problem_id), viewer=None)
+    metric = Metric(problem.metric)
+    scores = _scores([(int(row["round"]), row) for row in model.card.get("rounds", [])], metric)
+    data = model.card.get("data", [])
+    return {
+        "model": model,
+        "problem": problem,
+        "scores": scores,
+        "chart": metric_chart(scores, metric),
+        "data": data,
+        "versions": _versions(session, [int(part["dataset_version"]) for part in data]),
+        "contributors": contributors(session, model.contributors),
+        "license_url": SPDX_LICENSES.get(model.license),
+        "base_url": str(request.base_url).rstrip("/"),
+        "example": shlex.quote(json.dumps({"rows": [_example_row(model)]})),
+        **_labels(),
+    }
+
+
+def _example_row(model: TrainedModel) -> dict[str, float]:
+    """A row of the model's features at their means on the evaluation rows: a valid request to copy."""
+    spec = model.architecture
+    return {name: round(float(mean), 3) for name, mean in zip(spec["features"], spec["means"], strict=True)}
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """An owner of the model by its share of the contributions; `link` is None for a private community."""
+
+    name: str
+    link: str | None
+    share: float
+
+
+def contributors(session: Session, shares: Sequence[dict[str, Any]]) -> list[Contributor]:
+    holders = _holders(session, [str(entry["account"]) for entry in shares])
+    return [
+        Contributor(*holders.get(str(entry["account"]), (str(entry["account"]), None)), float(entry["share"]))
+        for entry in shares
+    ]
+
+
+def _holders(session: Session, accounts: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """Each owner account's name and page: a member's, or a community's unless it is private."""
+    parsed = [account.split(":", 1) for account in accounts]
+    member_ids = [int(number) for kind, number in parsed if kind == "member"]
+    community_ids = [int(number) for kind, number in parsed if kind == "community"]
+    found: dict[str, tuple[str, str | None]] = {
+        tokens.member_account(member.id): (member.display_name, f"/members/{member.handle}")
+        for member in session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    }
+    for community in session.scalars(select(Community).where(Community.id.in_(community_ids))):
+        private = community.visibility == Visibility.PRIVATE
+        shown = ("A private community", None) if private else (community.name, f"/communities/{community.slug}")
+        found[tokens.community_account(community.id)] = shown
+    return found
+
+
+# --- the metric per round as a chart -----------------------------------------------------------------------
+
+CHART_WIDTH = 320
+PLOT_HEIGHT = 120
+LEFT = 44  # room for the metric's labels
+BOTTOM = 16  # room for the rounds' labels
+
+
+def _scores(rounds: Sequence[tuple[int, dict[str, Any]]], metric: Metric) -> list[tuple[int, float]]:
+    """(round, the problem's metric) for each round that has it."""
+    key = metric.value
+    return [(number, float(metrics[key])) for number, metrics in rounds if metrics.get(key) is not None]
+
+
+def metric_chart(scores: Sequence[tuple[int, float]], metric: Metric) -> Chart | None:
+    """A bar per round, from zero to the round's score; None before the first round."""
+    if not scores:
+        return None
+    values = [value for _, value in scores]
+    bottom, top = min(0.0, *values), max(0.0, *values)
+    top = top if top > bottom else bottom + 1.0
+    step = (CHART_WIDTH - LEFT - 8) / len(scores)
+
+    def place(value: float) -> float:
+        return round(PLOT_HEIGHT * (top - value) / (top - bottom), 1)
+
+    bars = [
+        Bar(
+            round(LEFT + index * step + 1, 1),
+            min(place(value), place(0.0)),
+            round(max(step - 2, 1), 1),
+            max(abs(place(value) - place(0.0)), 1.0),
+            f"Round {number}: {metric.value.replace('_', ' ')} {value:.4f}",
+        )
+        for index, (number, value) in enumerate(scores)
+    ]
+    return Chart("rounds", CHART_WIDTH, PLOT_HEIGHT + BOTTOM, bars, _chart_labels(scores, bottom, top))
+
+
+def _chart_labels(scores: Sequence[tuple[int, float]], bottom: float, top: float) -> list[Label]:
+    axis = PLOT_HEIGHT + 13
+    return [
+        Label(LEFT - 4, 9, f"{top:.3g}", "end"),
+        Label(LEFT - 4, PLOT_HEIGHT, f"{bottom:.3g}", "end"),
+        Label(LEFT, axis, f"round {scores[0][0]}"),
+        Label(CHART_WIDTH - 8, axis, f"round {scores[-1][0]}", "end"),
+    ]
