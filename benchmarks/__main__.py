@@ -14,9 +14,20 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.table import Table
 
-from benchmarks import datasets, explain, ledger, problems, problems_leaderboard, search
-from benchmarks.config import BenchConfig
+from benchmarks import (
+    datasets,
+    explain,
+    federation_contribution,
+    federation_quality,
+    federation_scale,
+    ledger,
+    problems,
+    problems_leaderboard,
+    search,
+)
+from benchmarks.config import BenchConfig, FederationConfig
 from benchmarks.report import Latencies, Startup, print_tables
 from benchmarks.seed import Database, Seeded, postgres_database, seed, sqlite_database, viewer
 from benchmarks.server import serve_app
@@ -44,19 +55,23 @@ def main() -> int:
     startups = _bench_demo() if config.demo else []
     ledgers = ledger.run(config, console) if config.ledger.enabled else ledger.LedgerResults()
     data = datasets.run(config, console) if config.datasets.enabled else datasets.DatasetsResults()
-    scoring = (
-        problems.run(config.problems, console) if config.problems.enabled else problems.ProblemsResults()
-    )
+    scoring = problems.run(config.problems, console) if config.problems.enabled else problems.Results()
     boards = problems_leaderboard.run(config, console) if config.problems.enabled else []
+    federated, federation_passed = (
+        _bench_federation(config.federation) if config.federation.enabled else ([], True)
+    )
     print_tables(console, seeded, latencies, startups)
     ledgers.print(console)
     data.print(console)
     scoring.print(console)
+    for table in federated:
+        console.print(table)
     _notes(config, started, load_before)
     passed = all(row.passed for row in latencies) and all(row.passed for row in startups)
     passed = (
         passed and ledgers.passed and data.passed and scoring.passed and all(row.passed for row in boards)
     )
+    passed = passed and federation_passed
     return 0 if passed else 1
 
 
@@ -115,6 +130,22 @@ def _profile_misses(
 def _bench_demo() -> list[Startup]:
     console.rule("make demo: aicommons demo on an empty, then a seeded, data directory")
     return demo_startups()
+
+
+def _bench_federation(config: FederationConfig) -> tuple[list[Table], bool]:
+    """Contribution valuation, federated against central training, the platform against bare Flower, and
+    a run of many nodes: their tables, and whether every target was met."""
+    valuations = federation_contribution.run(console)
+    quality = federation_quality.run(config, console)
+    overhead, scale = federation_scale.run(config, console)
+    tables = [
+        federation_contribution.valuation_table(valuations),
+        federation_quality.quality_table(quality),
+        federation_scale.overhead_table(overhead),
+        federation_scale.scale_table(scale),
+    ]
+    passed = all(row.passed for row in valuations) and all(row.passed for row in quality)
+    return tables, passed and overhead.passed and scale.passed
 
 
 def _notes(config: BenchConfig, started: float, load_before: float) -> None:

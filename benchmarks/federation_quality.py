@@ -99,9 +99,7 @@ def _problem(
 ) -> Problem:
     frame = pd.DataFrame(values, columns=features)
     frame[TARGET] = labels
-    train, test = train_test_split(
-        frame, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
-    )
+    train, test = train_test_split(frame, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED)
     return Problem(name, task, tuple(features), train.reset_index(drop=True), test.reset_index(drop=True))
 
 
@@ -174,6 +172,8 @@ def central_accuracy(problem: Problem, evaluation: Evaluation) -> float:
 @contextmanager
 def quiet_flower() -> Iterator[None]:
     """Flower and Ray log every round at INFO; a benchmark prints only its own table."""
+    import flwr.common  # noqa: F401 (importing Flower sets its logger's level: do that first)
+
     loggers = [logging.getLogger(name) for name in ("flwr", "ray")]
     levels = [one.level for one in loggers]
     for one in loggers:

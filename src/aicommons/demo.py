@@ -25,6 +25,9 @@ from aicommons.datasets import ingest, statistics
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, Policy
 from aicommons.datasets.schemas import AccessRequestCreate, DatasetCreate, FederatedVersion
+from aicommons.federation import partitions
+from aicommons.federation import service as federation
+from aicommons.federation.schemas import NodeCreate, RunCreate
 from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
@@ -286,10 +289,14 @@ GIFTS = (
 )
 
 
-def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] = lambda _: None) -> None:
-    """Create the demo members, communities and datasets (call on an empty commons; it commits nothing).
+def seed(
+    session: Session, *, store: BlobStore, node_dir: Path, progress: Callable[[str], None] = lambda _: None
+) -> None:
+    """Create the demo members, communities, datasets, problems and a federated training run (call on an
+    empty commons; it commits nothing).
 
-    Dataset files go to `store`, the blob store of the commons being seeded."""
+    Dataset files go to `store`, the blob store of the commons being seeded; the rows of the demo's
+    federated nodes (the clinics' own machines, simulated) go to files in `node_dir`."""
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
     shared = hash_password(DEMO_PASSWORD)  # one argon2 hash for all: they share the published password
@@ -306,8 +313,10 @@ def seed(session: Session, *, store: BlobStore, progress: Callable[[str], None] 
     progress("tokens and transfers")
     _seed_datasets(session, people, store)
     progress(f"{len(DATASETS)} datasets")
-    _seed_problems(session, people, store)
+    training_parts = _seed_problems(session, people, store)
     progress(f"{len(PROBLEMS)} problems")
+    _seed_federation(session, people, store, node_dir, training_parts[FEDERATED_PROBLEM])
+    progress("federated nodes and a training run")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:
@@ -487,6 +496,7 @@ DATASETS = (
         "ines",
         {
             "slug": "diabetes-progression",
+            "community": "nurses-on-ai",
             "title": "Diabetes progression after one year",
             "summary": "Baseline measurements of 442 diabetes patients and their progression a year later.",
             "license": "BSD-3-Clause",
@@ -677,7 +687,8 @@ DIABETES_STATEMENT = """\
 Predict each patient's **disease progression one year after baseline** from age, sex, body mass
 index, blood pressure and six blood serum measurements.
 
-- The rows stay at Inês's node; the columns follow `diabetes-progression` version 1.
+- The rows stay at three clinics' nodes (Dakar, Lisbon, Nairobi); the columns follow
+  `diabetes-progression` version 1. A federated run trains a model on them: see *Federated training*.
 - Evaluation: 133 held-out patients (the `patient` column), scored by **RMSE** (lower is better).
 - Submit a CSV `patient,prediction`, the prediction a number.
 """
@@ -763,10 +774,13 @@ PROBLEMS = (
 HELD_OUT = 0.3  # the share of each dataset's rows kept back as the hidden evaluation data
 
 
-def _seed_problems(session: Session, people: dict[str, Member], store: BlobStore) -> None:
-    """Each problem stated, its evaluation rows uploaded, published, with baselines scored by the real job."""
+def _seed_problems(session: Session, people: dict[str, Member], store: BlobStore) -> dict[str, Any]:
+    """Each problem stated, its evaluation rows uploaded, published, with baselines scored by the real job;
+    the training part of each problem's rows, by slug."""
+    training_parts = {}
     for spec in PROBLEMS:
         parts = _split(spec)
+        training_parts[spec.form["slug"]] = parts[0]
         problem = _add_problem(session, spec, people, store, parts[1])
         submitted = [
             _submit_baseline(session, store, problem, people=people, solver=solver, parts=parts)
@@ -775,6 +789,7 @@ def _seed_problems(session: Session, people: dict[str, Member], store: BlobStore
         _score(session, store, submitted)
         if spec.closed:
             _close(session, problem, people[spec.owner])
+    return training_parts
 
 
 def _split(spec: DemoProblem) -> tuple[Any, Any]:
@@ -794,7 +809,8 @@ def _split(spec: DemoProblem) -> tuple[Any, Any]:
 def _add_problem(
     session: Session, spec: DemoProblem, people: dict[str, Member], store: BlobStore, held_out: Any
 ) -> Problem:
-    """State the problem on version 1 of its dataset, upload the held-out rows, and publish it."""
+    """State the problem on version 1 of its dataset, upload the held-out rows (their inputs too, on which
+    the commons scores federated models; never downloadable), and publish it."""
     owner, now = people[spec.owner], utcnow()
     window = (now - timedelta(days=1), now + timedelta(minutes=5 if spec.closed else 60 * 24 * 45))
     version = {"dataset": spec.dataset, "version": 1}
@@ -802,8 +818,7 @@ def _add_problem(
         spec.form | {"opens_at": window[0], "closes_at": window[1], "input": version, "datasets": [version]}
     )
     problem = problems.create(session=session, creator=owner, form=form)
-    rows = held_out[[form.id_column, form.target_column]]
-    with _csv(store, rows) as upload:
+    with _csv(store, held_out) as upload:
         problems.set_evaluation(session=session, store=store, actor=owner, problem=problem, upload=upload)
     return problems.publish(session=session, actor=owner, problem=problem)
 
@@ -904,3 +919,47 @@ def _close(session: Session, problem: Problem, owner: Member) -> None:
     """The closing time passes (as if weeks went by) and the owner closes: the bounty is paid."""
     problem.closes_at = utcnow() - timedelta(seconds=1)
     problems.close(session=session, actor=owner, problem=problem)
+
+
+# --- federated learning ------------------------------------------------------------------------------------
+
+
+FEDERATED_PROBLEM = "diabetes-progression-forecast"
+CLINICS = (  # (node, the organizer of the nurses' circle who runs it): their own machines, simulated here
+    ("dakar-clinic", "amina"),
+    ("lisbon-clinic", "ines"),
+    ("nairobi-clinic", "grace"),
+)
+DEMO_RUN = {
+    "family": "linear",
+    "strategy": "fedavg",
+    "rounds": 5,
+    "local_epochs": 5,
+    "learning_rate": 0.05,
+    "min_nodes": 3,
+    "license": "CC-BY-4.0",
+}
+
+
+def _seed_federation(
+    session: Session, people: dict[str, Member], store: BlobStore, node_dir: Path, training: Any
+) -> None:
+    """Three clinics of the nurses' circle each keep a non-IID part of the diabetes rows on their node; a
+    training run for the diabetes problem is queued, for the commons' worker to run once it serves."""
+    circle = communities.get(session=session, slug="nurses-on-ai", viewer=people["amina"])
+    communities.set_role(
+        session=session, actor=people["amina"], community=circle, handle="grace", role=Role.ORGANIZER
+    )
+    node_dir.mkdir(parents=True, exist_ok=True)
+    parts = partitions.dirichlet(
+        training["progression"].to_numpy(dtype=float), len(CLINICS), alpha=0.5, seed=7
+    )
+    for (name, handle), rows in zip(CLINICS, parts, strict=True):
+        path = node_dir / f"{name}.parquet"
+        training.iloc[rows].drop(columns=["patient"]).to_parquet(path, index=False)
+        form = NodeCreate(name=name, dataset="diabetes-progression", data_path=str(path))
+        federation.register_node(session=session, actor=people[handle], form=form)
+    problem = problems.get(session=session, ref=FEDERATED_PROBLEM, viewer=None)
+    federation.start_run(
+        session=session, store=store, actor=people["jonas"], problem=problem, form=RunCreate(**DEMO_RUN)
+    )

@@ -21,14 +21,14 @@ USED = ("iris-flowers", "wine-recognition", "breast-cancer-wisconsin")
 @pytest.fixture
 def demo(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir))
+        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.data_dir / "nodes")
 
 
 def test_the_demo_catalog_holds_each_policy_with_its_use_and_its_data(client, demo):
     catalog = client.get("/api/v1/datasets").json()["items"]
     assert {item["slug"]: (item["policy"], item["owner"], item["license"]) for item in catalog} == {
         "breast-cancer-wisconsin": ("gated", "community:nurses-on-ai", "CC-BY-4.0"),
-        "diabetes-progression": ("federated", "member:ines", "BSD-3-Clause"),
+        "diabetes-progression": ("federated", "community:nurses-on-ai", "BSD-3-Clause"),
         "iris-flowers": ("open", "member:liam", "CC-BY-4.0"),
         "wine-recognition": ("priced", "member:diego", "CC-BY-4.0"),
     }

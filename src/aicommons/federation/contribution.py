@@ -25,9 +25,9 @@ Array = npt.NDArray[Any]
 EXACT_NODE_LIMIT = 20  # 2**20 coalitions: beyond this, exact Shapley is not a per-round computation
 TOLERANCE = 1e-3  # utilities closer than this are the same (GTG-Shapley's truncation threshold)
 # Sampling stops when the running values moved less than this (relative, L1) over the last window.
-# GTG-Shapley's 0.05 ranked 8 nodes of a digits round with Spearman < 0.9 against exact Shapley in a
-# quarter of the draws; 0.02 did so in 6% (benchmarks/federation_contribution.py) for about twice the
-# permutations.
+# GTG-Shapley uses 0.05: on 8-node rounds of benchmarks/federation_contribution.py that ranked the nodes
+# with Spearman < 0.9 against exact Shapley in about a quarter of 48 draws; 0.02 in 6%, for about twice
+# the permutations.
 CONVERGENCE = 0.02
 CONVERGENCE_WINDOW = 10  # permutations over which that change is measured
 MIN_PERMUTATIONS = 30
@@ -193,6 +193,7 @@ def _guided_order(k: int, n: int, rng: np.random.Generator) -> list[int]:
 
 
 def _converged(averages: deque[Array], convergence: float) -> bool:
+    """Whether every recent running average is within `convergence` (relative, L1) of the latest."""
     latest = averages[-1]
     scale = float(np.abs(latest).sum())
     change = max(float(np.abs(average - latest).sum()) for average in averages)

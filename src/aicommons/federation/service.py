@@ -47,8 +47,9 @@ NUMERIC = (pa.types.is_integer, pa.types.is_floating)
 
 
 def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
-    """A node for the latest version of a federated dataset its owner holds; a simulated node's file is
-    checked against the version's published schema."""
+    """A node for the latest version of a federated dataset, run by one of its owners (for a community's
+    dataset, each steward or organizer may run one); a simulated node's file is checked against the
+    version's published schema. The node's rewards go to whoever runs it."""
     dataset = datasets.get(session=session, ref=form.dataset)
     if not dataset_permissions.is_owner(session, dataset, actor):
         raise CommonsError(ErrorCode.FORBIDDEN, "only the dataset's owners run its nodes")
@@ -60,8 +61,8 @@ def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
         name=form.name,
         dataset_id=dataset.id,
         version_id=version.id,
-        owner_member_id=dataset.owner_member_id,
-        owner_community_id=dataset.owner_community_id,
+        owner_member_id=actor.id,  # who runs the node: one of the dataset's owners
+        owner_community_id=None,
         data_path=form.data_path,
         public_key=form.public_key,
         rows=rows,

@@ -52,11 +52,18 @@ STRATEGY_LABELS = {
 }
 # What the form shows before anything was posted: the API's defaults, privacy off.
 FORM_DEFAULTS = {
-    key: str(value)
-    for key, value in RunCreate().model_dump(
-        include={"family", "strategy", "rounds", "local_epochs", "learning_rate", "fraction", "min_nodes"}
-    ).items()
-} | {"license": "CC-BY-4.0"}
+    name: str(getattr(RunCreate(), name))
+    for name in (
+        "family",
+        "strategy",
+        "rounds",
+        "local_epochs",
+        "learning_rate",
+        "fraction",
+        "min_nodes",
+        "license",
+    )
+}
 LIVE_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
 LIVE_TARGET = "run-live"  # the element of the run page that polls itself while the run is live
 
@@ -136,7 +143,7 @@ class RunSummary:
 
 
 def best_score(run: TrainingRun, metric: Metric) -> float | None:
-    scores = [value for _, value in _scores([(row.number, row.metrics) for row in run.round_rows], metric)]
+    scores = [value for _, value in run_scores(run, metric)]
     if not scores:
         return None
     return max(scores) if metric.higher_is_better else min(scores)
@@ -160,7 +167,7 @@ def _versions(session: Session, version_ids: Sequence[int]) -> dict[int, Version
     query = (
         select(DatasetVersion.id, Dataset.slug, Dataset.title, DatasetVersion.number)
         .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .where(DatasetVersion.id.in_(set(version_ids)))
+        .where(DatasetVersion.id.in_(sorted(set(version_ids))))
     )
     return {row[0]: VersionLink(*row[1:]) for row in session.execute(query)}
 
@@ -180,7 +187,7 @@ def show_run(request: Request, pages: PageRenderer, session: DbSession, run: Run
 def _run_page(session: Session, run: TrainingRun) -> dict[str, Any]:
     problem = problems.get(session=session, ref=str(run.problem_id), viewer=None)
     metric = Metric(problem.metric)
-    scores = _scores([(row.number, row.metrics) for row in run.round_rows], metric)
+    scores = run_scores(run, metric)
     return {
         "run": run,
         "problem": problem,
@@ -195,7 +202,8 @@ def _run_page(session: Session, run: TrainingRun) -> dict[str, Any]:
 
 
 def _node_names(session: Session, node_ids: Sequence[int]) -> dict[int, str]:
-    return dict(session.execute(select(Node.id, Node.name).where(Node.id.in_(node_ids))).tuples())
+    query = select(Node.id, Node.name).where(Node.id.in_(node_ids))
+    return {node_id: name for node_id, name in session.execute(query)}
 
 
 # --- a model -----------------------------------------------------------------------------------------------
@@ -260,9 +268,12 @@ def _holders(session: Session, accounts: Sequence[str]) -> dict[str, tuple[str, 
         for member in session.scalars(select(Member).where(Member.id.in_(member_ids)))
     }
     for community in session.scalars(select(Community).where(Community.id.in_(community_ids))):
-        private = community.visibility == Visibility.PRIVATE
-        shown = ("A private community", None) if private else (community.name, f"/communities/{community.slug}")
-        found[tokens.community_account(community.id)] = shown
+        public = community.visibility != Visibility.PRIVATE
+        link = f"/communities/{community.slug}" if public else None
+        found[tokens.community_account(community.id)] = (
+            community.name if public else "A private community",
+            link,
+        )
     return found
 
 
@@ -272,12 +283,17 @@ CHART_WIDTH = 320
 PLOT_HEIGHT = 120
 LEFT = 44  # room for the metric's labels
 BOTTOM = 16  # room for the rounds' labels
+MAX_BAR = 32
 
 
 def _scores(rounds: Sequence[tuple[int, dict[str, Any]]], metric: Metric) -> list[tuple[int, float]]:
     """(round, the problem's metric) for each round that has it."""
     key = metric.value
     return [(number, float(metrics[key])) for number, metrics in rounds if metrics.get(key) is not None]
+
+
+def run_scores(run: TrainingRun, metric: Metric) -> list[tuple[int, float]]:
+    return _scores([(row.number, row.metrics) for row in run.round_rows], metric)
 
 
 def metric_chart(scores: Sequence[tuple[int, float]], metric: Metric) -> Chart | None:
@@ -292,11 +308,12 @@ def metric_chart(scores: Sequence[tuple[int, float]], metric: Metric) -> Chart |
     def place(value: float) -> float:
         return round(PLOT_HEIGHT * (top - value) / (top - bottom), 1)
 
+    width = min(max(step - 2, 1.0), MAX_BAR)
     bars = [
         Bar(
-            round(LEFT + index * step + 1, 1),
+            round(LEFT + (index + 0.5) * step - width / 2, 1),
             min(place(value), place(0.0)),
-            round(max(step - 2, 1), 1),
+            round(width, 1),
             max(abs(place(value) - place(0.0)), 1.0),
             f"Round {number}: {metric.value.replace('_', ' ')} {value:.4f}",
         )
@@ -307,9 +324,11 @@ def metric_chart(scores: Sequence[tuple[int, float]], metric: Metric) -> Chart |
 
 def _chart_labels(scores: Sequence[tuple[int, float]], bottom: float, top: float) -> list[Label]:
     axis = PLOT_HEIGHT + 13
+    values = [Label(LEFT - 4, 9, f"{top:.3g}", "end"), Label(LEFT - 4, PLOT_HEIGHT, f"{bottom:.3g}", "end")]
+    if len(scores) == 1:
+        return [*values, Label((LEFT + CHART_WIDTH - 8) / 2, axis, f"round {scores[0][0]}", "middle")]
     return [
-        Label(LEFT - 4, 9, f"{top:.3g}", "end"),
-        Label(LEFT - 4, PLOT_HEIGHT, f"{bottom:.3g}", "end"),
+        *values,
         Label(LEFT, axis, f"round {scores[0][0]}"),
         Label(CHART_WIDTH - 8, axis, f"round {scores[-1][0]}", "end"),
     ]
