@@ -67,6 +67,7 @@ class QualityRun:
     federated: float
     central: float
     seconds: float
+    left_out: tuple[int, int]  # updates the server left out of the aggregate, of all it received
 
     @property
     def gap(self) -> float:
@@ -192,12 +193,13 @@ def bench(problem: Problem, split: str, config: FederationConfig, console: Conso
     with tempfile.TemporaryDirectory(prefix="aicommons-bench-fed-") as directory:
         nodes = node_files(problem, split_rows(problem, config.nodes, split), Path(directory))
         started = time.perf_counter()
-        federated, _ = federated_accuracy(evaluation, nodes)
+        federated, reports = federated_accuracy(evaluation, nodes)
         seconds = time.perf_counter() - started
     central = central_accuracy(problem, evaluation)
-    return QualityRun(
-        problem.name, split, config.nodes, config.rounds, config.epochs, federated, central, seconds
-    )
+    updates = [part for report in reports for part in report.participants]
+    left_out = (sum(part.left_out is not None for part in updates), len(updates))
+    sizes = (config.nodes, config.rounds, config.epochs)
+    return QualityRun(problem.name, split, *sizes, federated, central, seconds, left_out)
 
 
 PROBLEMS: tuple[Callable[[], Problem], ...] = (digits, breast_cancer)
@@ -205,15 +207,13 @@ PROBLEMS: tuple[Callable[[], Problem], ...] = (digits, breast_cancer)
 
 def run(config: FederationConfig, console: Console) -> list[QualityRun]:
     console.rule("federation: federated (FedAvg through flower.simulate) against central training")
-    rows = [bench(make(), split, config, console) for make in PROBLEMS for split in (IID, NON_IID)]
-    console.print(quality_table(rows))
-    return rows
+    return [bench(make(), split, config, console) for make in PROBLEMS for split in (IID, NON_IID)]
 
 
 def quality_table(rows: Sequence[QualityRun]) -> Table:
     table = Table(title="Federated against central logistic regression: test accuracy")
     columns = ("dataset", "split", "nodes", "rounds x epochs", "federated", "central", "gap (points)")
-    for column in (*columns, "run s", "target", "result"):
+    for column in (*columns, "left out", "run s", "target", "result"):
         table.add_column(column, justify="left" if column in {"dataset", "split", "target"} else "right")
     for row in rows:
         table.add_row(
@@ -224,6 +224,7 @@ def quality_table(rows: Sequence[QualityRun]) -> Table:
             f"{100 * row.federated:.2f}%",
             f"{100 * row.central:.2f}%",
             f"{row.gap:+.2f}",
+            f"{row.left_out[0]} of {row.left_out[1]}",
             f"{row.seconds:.0f}",
             f"gap <= {row.target:g}",
             verdict(row.passed),
@@ -233,5 +234,7 @@ def quality_table(rows: Sequence[QualityRun]) -> Table:
 
 if __name__ == "__main__":
     terminal = Console()
-    results = run(FederationConfig.from_env(), terminal if terminal.is_terminal else Console(width=130))
+    console = terminal if terminal.is_terminal else Console(width=130)
+    results = run(FederationConfig.from_env(), console)
+    console.print(quality_table(results))
     raise SystemExit(0 if all(row.passed for row in results) else 1)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,18 @@ from benchmarks.report import verdict
 ID_COLUMN = "case"
 PASSWORD = "benchmark-password-2026"
 Weights = list[npt.NDArray[np.float64]]
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class PlatformRun:
+    """A finished run as the commons recorded it."""
+
+    completed_rounds: int
+    accuracy: float  # of the last round's model on the evaluation rows
+    methods: tuple[str, ...]
+    left_out: int
+    answered: tuple[int, ...]  # the nodes whose update reached the server, each round
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ class OverheadRun:
     bare_s: tuple[float, ...]
     platform_s: tuple[float, ...]
     bare_accuracy: float
-    platform_accuracy: float
+    platform: PlatformRun  # the last of the platform's runs
 
     @property
     def ratio(self) -> float:
@@ -89,17 +101,6 @@ class OverheadRun:
     @property
     def passed(self) -> bool:
         return self.ratio <= FED_OVERHEAD_TARGET
-
-
-@dataclass(frozen=True)
-class PlatformRun:
-    """A finished run as the commons recorded it."""
-
-    completed_rounds: int
-    accuracy: float  # of the last round's model on the evaluation rows
-    methods: tuple[str, ...]
-    left_out: int
-    answered: tuple[int, ...]  # the nodes whose update reached the server, each round
 
 
 @dataclass(frozen=True)
@@ -304,12 +305,12 @@ def bench_overhead(config: FederationConfig, console: Console) -> OverheadRun:
             for repeat in range(1, repeats + 1):
                 console.print(f"{problem.name}: bare Flower, then AI Commons ({repeat} of {repeats}) …")
                 bare.append(_timed(lambda: bare_flower(plan, nodes, (test.inputs, test.truth))))
-                platform.append(_timed(lambda: platform_run(place, config, rounds=config.rounds).accuracy))
+                platform.append(_timed(lambda: platform_run(place, config, rounds=config.rounds)))
     seconds = (tuple(one for one, _ in bare), tuple(one for one, _ in platform))
     return OverheadRun(problem.name, config.nodes, config.rounds, *seconds, bare[-1][1], platform[-1][1])
 
 
-def _timed(work: Callable[[], float]) -> tuple[float, float]:
+def _timed(work: Callable[[], Result]) -> tuple[float, Result]:
     """The seconds `work` took, and what it returned."""
     started = time.perf_counter()
     result = work()
@@ -332,24 +333,19 @@ def bench_scale(config: FederationConfig, console: Console) -> ScaleRun:
 
 def run(config: FederationConfig, console: Console) -> tuple[OverheadRun, ScaleRun]:
     console.rule("federation: a run through AI Commons against bare Flower, and a run of many nodes")
-    overhead, scale = bench_overhead(config, console), bench_scale(config, console)
-    console.print(overhead_table(overhead))
-    console.print(scale_table(scale))
-    return overhead, scale
+    return bench_overhead(config, console), bench_scale(config, console)
 
 
 def overhead_table(row: OverheadRun) -> Table:
     table = Table(title="A federated run through AI Commons against the same run in bare Flower (wall time)")
-    columns = (
-        "dataset",
-        "nodes",
-        "rounds",
+    figures = (
         "bare Flower s",
         "AI Commons s",
         "ratio",
         "accuracy (bare, AI Commons)",
+        "left out (AI Commons)",
     )
-    for column in (*columns, "target", "result"):
+    for column in ("dataset", "nodes", "rounds", *figures, "target", "result"):
         table.add_column(column, justify="left" if column in {"dataset", "target"} else "right")
     table.add_row(
         row.dataset,
@@ -358,7 +354,8 @@ def overhead_table(row: OverheadRun) -> Table:
         _seconds(row.bare_s),
         _seconds(row.platform_s),
         f"{row.ratio:.2f}",
-        f"{100 * row.bare_accuracy:.2f}%, {100 * row.platform_accuracy:.2f}%",
+        f"{100 * row.bare_accuracy:.2f}%, {100 * row.platform.accuracy:.2f}%",
+        f"{row.platform.left_out} of {sum(row.platform.answered)}",
         f"<= {FED_OVERHEAD_TARGET:g}",
         verdict(row.passed),
     )
@@ -394,7 +391,7 @@ def scale_table(row: ScaleRun) -> Table:
 
 if __name__ == "__main__":
     terminal = Console()
-    overhead_run, scale_run = run(
-        FederationConfig.from_env(), terminal if terminal.is_terminal else Console(width=130)
-    )
+    console = terminal if terminal.is_terminal else Console(width=130)
+    overhead_run, scale_run = run(FederationConfig.from_env(), console)
+    console.print(overhead_table(overhead_run), scale_table(scale_run))
     raise SystemExit(0 if overhead_run.passed and scale_run.passed else 1)

@@ -27,7 +27,6 @@ from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, FedTrimmedAvg, K
 
 from aicommons.federation import learning
 from aicommons.federation.plans import (
-    NEGATIVE,
     Evaluation,
     NodeData,
     Participant,
@@ -36,11 +35,10 @@ from aicommons.federation.plans import (
     RunSettings,
     StrategyName,
     Weights,
+    judge,
     local_rows,
     number,
-    screen,
     update_hash,
-    value_round,
 )
 
 log = logging.getLogger(__name__)
@@ -157,29 +155,14 @@ class Valued(Strategy):
         updates = [reply.content.array_records["arrays"].to_numpy_ndarrays() for reply in replies]
         rows = [int(number(reply.content.metric_records["metrics"], "num-examples")) for reply in replies]
         nodes = [int(number(reply.content.config_records[NODE_KEY], "node")) for reply in replies]
-        reasons = screen(self.evaluation.plan.architecture, self.start_weights, updates)
-        sound = [index for index, reason in enumerate(reasons) if reason is None]
-        valuation = (
-            value_round(
-                self.evaluation,
-                self.start_weights,
-                [updates[i] for i in sound],
-                [rows[i] for i in sound],
-                seed=self.seed + server_round,
-            )
-            if sound
-            else None
-        )
-        values = dict(zip(sound, valuation.values, strict=True)) if valuation else {}
-        for index, found in values.items():
-            if found < -NEGATIVE:
-                reasons[index] = f"negative contribution: {found:.4g}"
+        verdict = judge(self.evaluation, self.start_weights, updates, rows, seed=self.seed + server_round)
+        reasons, values = verdict.left_out, verdict.values
         participants = tuple(
             Participant(nodes[i], rows[i], update_hash(updates[i]), values.get(i, 0.0), reasons[i])
             for i in range(len(replies))
         )
         kept = [reply for index, reply in enumerate(replies) if reasons[index] is None]
-        return kept, participants, valuation.method.value if valuation else "none"
+        return kept, participants, verdict.method
 
     def evaluate(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         """The server's evaluation after each round; it also hands the round's report to `on_round`."""
@@ -247,6 +230,7 @@ def simulate(
 
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # the commons reports to no one
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # nodes here use no accelerator
+    logging.getLogger("flwr").setLevel(logging.WARNING)  # the rounds are on the run's page, not the console
     final: Weights = []
     run_simulation(
         server_app=server_app(evaluation, settings, on_round, final),

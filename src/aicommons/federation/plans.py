@@ -27,7 +27,10 @@ from aicommons.problems.scoring import Metric, Prediction, Task, prediction_kind
 Weights = list[npt.NDArray[np.float64]]
 
 EXPLODING = 20.0  # an update whose change is this many times the median change is left out
-NEGATIVE = 1e-3  # a value below minus this (in the metric's units) leaves the update out of the aggregate
+# A value below minus the larger of these (in the metric's units; the second relative to the round's
+# starting score) leaves the update out of the aggregate: clear harm, not the noise of a converged model.
+NEGATIVE = 1e-3
+NEGATIVE_SHARE = 2e-3
 
 
 class StrategyName(StrEnum):
@@ -326,3 +329,31 @@ class RunSettings:
     min_nodes: int = 2
     seed: int = 0
     round_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the server makes of a round's updates before aggregating them."""
+
+    left_out: list[str | None]  # why each update is left out, or None
+    values: dict[int, float]  # each sound update's contribution, by its index
+    method: str  # how the values were measured
+
+
+def judge(
+    evaluation: Evaluation, start: Weights, updates: Sequence[Weights], rows: Sequence[int], *, seed: int
+) -> Judgement:
+    """Screen the updates, value the sound ones, and leave out those whose value is clearly negative."""
+    reasons = screen(evaluation.plan.architecture, start, updates)
+    sound = [index for index, reason in enumerate(reasons) if reason is None]
+    if not sound:
+        return Judgement(reasons, {}, "none")
+    valuation = value_round(
+        evaluation, start, [updates[i] for i in sound], [rows[i] for i in sound], seed=seed
+    )
+    values = dict(zip(sound, valuation.values, strict=True))
+    harm = max(NEGATIVE, NEGATIVE_SHARE * abs(evaluation.utility(start)))
+    for index, found in values.items():
+        if found < -harm:
+            reasons[index] = f"negative contribution: {found:.4g}"
+    return Judgement(reasons, values, valuation.method.value)
