@@ -1,5 +1,6 @@
 """A federated training run end to end, on Flower's simulation engine with four nodes, one of them
-poisoned: rounds valued and rewarded on the log, the poisoned node left out, a model registered."""
+poisoned and one that drops out: rounds valued and rewarded on the log, the poisoned node left out, the
+run going on without the lost one, a model registered."""
 
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ def test_a_run_values_the_nodes_rewards_the_helpful_leaves_out_the_poisoned_and_
     client, federated, make_member, token_for, settings, factory
 ):
     nodes = [register(client, federated, number).json()["id"] for number in range(4)]
+    federated.files[2].unlink()  # that clinic's machine loses its data: it drops out of every round
     solver = token_for(make_member("liam"))
     form = {"rounds": 3, "local_epochs": 2, "min_nodes": 3, "license": "CC-BY-SA-4.0"}
     started = client.post(f"/api/v1/problems/{federated.slug}/runs", json=form, headers=solver)
@@ -34,10 +36,13 @@ def test_a_run_values_the_nodes_rewards_the_helpful_leaves_out_the_poisoned_and_
     assert {one["method"] for one in rounds} == {"exact_shapley"}
     poisoned = [part for one in rounds for part in one["participants"] if part["node"] == nodes[3]]
     assert len(poisoned) >= 2  # a node may join after the first round was sampled
+    assert all(part["node"] != nodes[2] for one in rounds for part in one["participants"])
+    assert sum(one["dropped"] for one in rounds) >= 2
     assert all(part["left_out"].startswith("negative contribution") for part in poisoned)
     assert all(part["reward"] == 0 and part["value"] < 0 for part in poisoned)
     for one in rounds:
         assert sum(part["reward"] for part in one["participants"]) == 10
+        assert sum(part["left_out"] is None for part in one["participants"]) >= 1
         assert all(len(part["update"]) == 64 for part in one["participants"])
     with factory() as db:
         assert tokens.balance(db, tokens.member_account(federated.owner.id)) == 30

@@ -133,20 +133,26 @@ class Valued(Strategy):
     ) -> None:
         self.inner, self.evaluation, self.seed, self.on_round = inner, evaluation, seed, on_round
         self.start_weights: Weights = []
-        self.pending: tuple[tuple[Participant, ...], str] = ((), "")
+        self.pending: tuple[tuple[Participant, ...], str, int] = ((), "", 0)
+        self.sent = 0
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> list[Message]:
         self.start_weights = arrays.to_numpy_ndarrays()
-        return list(self.inner.configure_train(server_round, arrays, config, grid))
+        messages = list(self.inner.configure_train(server_round, arrays, config, grid))
+        self.sent = len(messages)
+        return messages
 
     def aggregate_train(
         self, server_round: int, replies: Any
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        replies = list(replies)
+        for failed in (reply for reply in replies if reply.has_error()):
+            log.warning("a node dropped out of round %s: %s", server_round, failed.error.reason)
         answered = [reply for reply in replies if not reply.has_error()]
         kept, participants, method = self._judge(server_round, answered)
-        self.pending = (participants, method)
+        self.pending = (participants, method, self.sent - len(answered))
         return self.inner.aggregate_train(server_round, kept) if kept else (None, None)
 
     def _judge(
@@ -169,8 +175,8 @@ class Valued(Strategy):
         weights = arrays.to_numpy_ndarrays()
         metrics: dict[str, Any] = {self.evaluation.metric.value: float(self.evaluation.score(weights))}
         if server_round > 0:
-            participants, method = self.pending
-            self.on_round(RoundReport(server_round, weights, participants, method, metrics))
+            participants, method, dropped = self.pending
+            self.on_round(RoundReport(server_round, weights, participants, method, metrics, dropped))
         return MetricRecord(metrics)
 
     def configure_evaluate(

@@ -112,6 +112,7 @@ class TrainingRound(Base):
     metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     epsilon: Mapped[float | None] = mapped_column(Float, default=None)  # the privacy spent so far, if private
+    dropped: Mapped[int] = mapped_column(Integer, default=0)  # nodes that did not answer the round
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

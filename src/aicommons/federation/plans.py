@@ -255,6 +255,7 @@ class RoundReport:
     participants: tuple[Participant, ...]
     method: str
     metrics: dict[str, float]
+    dropped: int = 0  # nodes sent the round that answered with an error or not at all
 
 
 def update_hash(weights: Sequence[npt.NDArray[np.float64]]) -> str:

@@ -102,6 +102,7 @@ class RoundRead(BaseModel):
     metrics: dict[str, float]
     participants: list[dict[str, Any]]
     epsilon: float | None
+    dropped: int
     created_at: datetime
 
 

@@ -328,6 +328,7 @@ def record_round(
         metrics=report.metrics,
         participants=participants,
         epsilon=epsilon,
+        dropped=report.dropped,
     )
     session.add(row)
     _record(session, "federation:round:complete", None, run, _round_facts(row))
@@ -348,6 +349,7 @@ def _round_facts(row: TrainingRound) -> dict[str, Any]:
         "participants": decimal,
         "metrics": {key: f"{value:.6g}" for key, value in row.metrics.items()},
         "epsilon": None if row.epsilon is None else f"{row.epsilon:.6g}",
+        "dropped": row.dropped,
     }
 
 

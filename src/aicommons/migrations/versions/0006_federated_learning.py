@@ -164,6 +164,7 @@ def upgrade() -> None:
         sa.Column("metrics", sa.JSON(), nullable=False),
         sa.Column("participants", sa.JSON(), nullable=False),
         sa.Column("epsilon", sa.Float(), nullable=True),
+        sa.Column("dropped", sa.Integer(), nullable=False),
         sa.Column("created_at", aicommons.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
