@@ -124,7 +124,7 @@ class FederationConfig:
     rounds: int = 20
     epochs: int = 1  # local epochs per round
     learning_rate: float = 0.1
-    overhead_repeats: int = 2  # runs of each way (bare Flower, the platform); the median is compared
+    overhead_repeats: int = 3  # runs of each way (bare Flower, the platform); the median is compared
     scale_nodes: int = 50
     scale_rounds: int = 10
 

@@ -55,14 +55,13 @@ def node_files(frame: pd.DataFrame, folder: Path, nodes: int, *, poisoned: int |
 def federated(client, make_member, token_for, tmp_path) -> FederatedProblem:
     owner = make_member("ines")
     headers = token_for(owner)
-    frame = breast_cancer().sample(frac=1.0, random_state=5)
-    held_out, kept = frame.iloc[:EVALUATION_ROWS], frame.iloc[EVALUATION_ROWS:]
-    dataset = client.post("/api/v1/datasets", json=_dataset_form(), headers=headers).json()["slug"]
-    columns = [{"name": name, "type": "double"} for name in kept.columns if name not in {"case", "diagnosis"}]
-    described = {"columns": [*columns, {"name": "diagnosis", "type": "string"}], "row_count": len(kept)}
-    version = client.post(f"/api/v1/datasets/{dataset}/versions/federated", json=described, headers=headers)
+    held_out, kept = evaluation_and_kept_rows()
+    dataset = client.post("/api/v1/datasets", json=dataset_form(), headers=headers).json()["slug"]
+    version = client.post(
+        f"/api/v1/datasets/{dataset}/versions/federated", json=published_schema(kept), headers=headers
+    )
     assert version.status_code == 201, version.text
-    problem = client.post("/api/v1/problems", json=_problem_form(dataset), headers=headers).json()["slug"]
+    problem = client.post("/api/v1/problems", json=problem_form(dataset), headers=headers).json()["slug"]
     sent = client.post(
         f"/api/v1/problems/{problem}/evaluation",
         content=held_out.to_csv(index=False),
@@ -74,7 +73,19 @@ def federated(client, make_member, token_for, tmp_path) -> FederatedProblem:
     return FederatedProblem(problem, dataset, owner, headers, files, list(kept.columns))
 
 
-def _dataset_form() -> dict[str, object]:
+def evaluation_and_kept_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The problem owner's evaluation rows, and the rows the clinics keep."""
+    frame = breast_cancer().sample(frac=1.0, random_state=5)
+    return frame.iloc[:EVALUATION_ROWS], frame.iloc[EVALUATION_ROWS:]
+
+
+def published_schema(kept: pd.DataFrame) -> dict[str, object]:
+    """What the data owner publishes of the kept rows: their columns and how many there are."""
+    columns = [{"name": name, "type": "double"} for name in kept.columns if name not in {"case", "diagnosis"}]
+    return {"columns": [*columns, {"name": "diagnosis", "type": "string"}], "row_count": len(kept)}
+
+
+def dataset_form() -> dict[str, object]:
     return {
         "title": "Clinic biopsy records",
         "summary": "Fine-needle aspirate measurements kept at four clinics.",
@@ -87,7 +98,7 @@ def _dataset_form() -> dict[str, object]:
     }
 
 
-def _problem_form(dataset: str) -> dict[str, object]:
+def problem_form(dataset: str) -> dict[str, object]:
     now = utcnow()
     return {
         "title": "Malignant or benign, trained at the clinics",

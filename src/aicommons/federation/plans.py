@@ -221,11 +221,10 @@ class Evaluation:
         return score(self.metric, self.truth, _as_predictions(self.plan.task, self.metric, output))
 
     def utility(self, weights: Sequence[npt.NDArray[np.float64]]) -> float:
-        """The score, higher always better (contributions are valued in it)."""
-        value = self.score(weights)
-        if not np.isfinite(value):
-            return -1e9
-        return value if self.metric.higher_is_better else -value
+        """Minus the model's loss on the evaluation rows (cross-entropy, or mean squared error), in which
+        contributions are valued: unlike a metric such as accuracy it moves with every improvement."""
+        value = learning.loss(self.plan.architecture, weights, self.inputs, self.truth)
+        return -value if np.isfinite(value) else -1e12
 
 
 def _as_predictions(task: Task, metric: Metric, output: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
@@ -310,7 +309,7 @@ def average(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
 def value_round(
     evaluation: Evaluation, start: Weights, updates: Sequence[Weights], rows: Sequence[int], *, seed: int
 ) -> contribution.Valuation:
-    """Each update's contribution: Shapley values of the score of coalitions' averaged updates."""
+    """Each update's contribution: Shapley values of the utility of coalitions' averaged updates."""
 
     def utility(coalition: frozenset[int]) -> float:
         if not coalition:
