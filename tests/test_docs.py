@@ -67,4 +67,4 @@ def test_the_sdk_example_runs_against_the_demo_commons(factory, settings, live_s
     for example in re.findall(r"```python\n(.*?)```", read("sdk.md"), re.DOTALL):
         exec(compile(example, "docs/sdk.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
-    assert printed == ["1 ['nurses-on-ai']", "already_member", "6", "5"]
+    assert printed == ["1 ['nurses-on-ai']", "already_member", "6", "5", "succeeded 5", "1 member:"]

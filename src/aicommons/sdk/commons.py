@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from aicommons.sdk.client import JSON, Client, RemoteError
+from aicommons.sdk.federation import Models, Run, Runs
 
 Progress = Callable[[int, int | None], None]
 """Called as a transfer goes, with the bytes done so far and the total (None when unknown)."""
@@ -280,6 +281,10 @@ class Problem:
         """Join (or found) a team by name, before your first submission."""
         return self.api.join_team(self.slug, name)
 
+    def train(self, **settings: Any) -> Run:
+        """Start a federated training run on the problem's nodes (settings as in docs/federation.md)."""
+        return Runs(self.api.client).start(self.slug, **settings)
+
 
 class Problems:
     """The problems of one commons: `Problems(client)`, or `Commons(url).problems`."""
@@ -347,7 +352,8 @@ class Problems:
 
 
 class Commons:
-    """`Commons("http://127.0.0.1:8000", token="aic_…")`: a client with `.datasets` and `.problems`."""
+    """`Commons("http://127.0.0.1:8000", token="aic_…")`: a client with `.datasets`, `.problems`, `.runs`
+    (federated training) and `.models`."""
 
     def __init__(
         self,
@@ -361,6 +367,8 @@ class Commons:
         self.client = Client(base_url, token=token, timeout=timeout, transport=transport)
         self.datasets = Datasets(self.client, cache_dir=cache_dir)
         self.problems = Problems(self.client)
+        self.runs = Runs(self.client)
+        self.models = Models(self.client)
 
     def __enter__(self) -> "Commons":
         return self

@@ -1,0 +1,27 @@
+"""The SDK's federated learning against a live commons whose worker trains: start a run for a problem,
+wait for it, and use the model it registered."""
+
+import pytest
+
+from aicommons.sdk import Commons, RemoteError
+from tests.federation.conftest import evaluation_and_kept_rows, register
+from tests.sdk.conftest import commons_of, secret_of  # noqa: F401 (the SDK tests' fixtures)
+
+
+def test_a_solver_trains_a_model_from_python_and_predicts_with_it(client, federated, make_member, commons_of):  # noqa: F811
+    for number in range(3):
+        assert register(client, federated, number).status_code == 201
+    solver: Commons = commons_of(make_member("liam"))
+    problem = solver.problems.get(federated.slug)
+    run = problem.train(rounds=2, local_epochs=2, min_nodes=3).wait(timeout=300)
+    assert run.state == "succeeded" and [one["number"] for one in run.completed_rounds] == [1, 2]
+    model = solver.models.of_problem(federated.slug)[0]
+    held_out, _ = evaluation_and_kept_rows()
+    predicted = model.predict(held_out[model.architecture["features"]].head(20))
+    truth = held_out["diagnosis"].head(20).tolist()
+    assert sum(one["label"] == label for one, label in zip(predicted, truth, strict=True)) >= 16
+    saved = federated.files[0].parent / "model.npz"
+    assert model.download(saved) == saved and saved.read_bytes().startswith(b"PK")
+    with pytest.raises(RemoteError) as refused:
+        solver.runs.start(federated.slug, rounds=0)
+    assert refused.value.code == "validation_failed"
