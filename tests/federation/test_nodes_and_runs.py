@@ -1,16 +1,21 @@
 """Nodes and runs without Flower: who may register a node, what its file must hold, which runs its policy
 refuses, and how a round's rewards and log entry come out of a round report."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from aicommons.app import job_handlers
 from aicommons.core.blobs import BlobStore
+from aicommons.core.jobs import Job, JobState, Worker
 from aicommons.federation import learning, plans, service
 from aicommons.federation.models import TrainingRun
 from aicommons.federation.plans import Participant, RoundReport
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
+from aicommons.members.models import Member
 from tests.federation.conftest import register
 
 
@@ -107,22 +112,33 @@ def test_a_rounds_reward_follows_positive_contributions_and_is_on_the_log(
     assert b'"method":"exact_shapley"' in entry.body and b'"value":"-0.02"' in entry.body
 
 
-def test_predictions_need_every_feature_as_a_number(
-    client, federated, make_member, token_for, factory, settings
-):
+@dataclass(frozen=True)
+class Trained:
+    slug: str
+    features: list[str]
+    creator: Member
+
+
+@pytest.fixture
+def trained(client, federated, make_member, token_for, factory, settings) -> Trained:
+    """A model as a two-node run by liam registers it: rounds recorded and the model stored by the real
+    service functions (the run's job marked done instead of training on Ray)."""
     for number in range(2):
         register(client, federated, number)
-    started = client.post(
-        f"/api/v1/problems/{federated.slug}/runs", json={}, headers=token_for(make_member("liam"))
-    ).json()
+    liam = make_member("liam")
+    started = client.post(f"/api/v1/problems/{federated.slug}/runs", json={}, headers=token_for(liam)).json()
     with factory.begin() as db:
         run = service.get_run(session=db, run_id=started["id"])
         service.record_round(session=db, run=run, report=_report(run, [0.1, 0.1], [None, None]), epsilon=None)
-        weights = learning.initial_weights(
-            learning.Architecture(family=learning.Family.LOGISTIC, features=8, outputs=2), seed=2
-        )
+        architecture = learning.Architecture(family=learning.Family.LOGISTIC, features=8, outputs=2)
+        weights = learning.initial_weights(architecture, seed=2)
         model = service.finish(session=db, store=BlobStore(settings.blob_dir), run=run, weights=weights)
-        slug, features = model.slug, model.architecture["features"]
+        db.execute(update(Job).where(Job.id == run.job_id).values(state=JobState.SUCCEEDED))
+        return Trained(model.slug, model.architecture["features"], liam)
+
+
+def test_predictions_need_every_feature_as_a_number(client, trained):
+    slug, features = trained.slug, trained.features
     bad = client.post(f"/api/v1/models/{slug}/predictions", json={"rows": [{features[0]: 1.0}]})
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
     good = client.post(f"/api/v1/models/{slug}/predictions", json={"rows": [dict.fromkeys(features, 1.0)]})
@@ -130,3 +146,40 @@ def test_predictions_need_every_feature_as_a_number(
     assert set(probabilities) == {"benign", "malignant"} and np.isclose(sum(probabilities.values()), 1.0)
     assert client.get("/api/v1/models/nothing-here").json()["code"] == "model_not_found"
     assert client.get("/api/v1/runs/999").json()["code"] == "run_not_found"
+
+
+def test_a_priced_model_charges_each_request_and_pays_its_contributors(
+    client, trained, federated, make_member, token_for, factory
+):
+    ana = make_member("ana")
+    path, row = f"/api/v1/models/{trained.slug}", {"rows": [dict.fromkeys(trained.features, 1.0)]}
+    refused = client.put(f"{path}/price", json={"price": 5}, headers=token_for(ana))
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert (
+        client.put(f"{path}/price", json={"price": 5}, headers=token_for(trained.creator)).status_code == 200
+    )
+    assert client.post(f"{path}/predictions", json=row).json()["code"] == "not_authenticated"
+    broke = client.post(f"{path}/predictions", json=row, headers=token_for(ana))
+    assert (broke.status_code, broke.json()["code"]) == (409, "insufficient_funds")
+    with factory.begin() as db:
+        tokens.mint(db, key="test/ana", target=tokens.member_account(ana.id), amount=12, reason="test")
+    assert client.post(f"{path}/predictions", json={"rows": [{}]}, headers=token_for(ana)).status_code == 422
+    paid = client.post(f"{path}/predictions", json=row, headers=token_for(ana)).json()
+    assert paid["fees"] == {f"member:{federated.owner.id}": 5}
+    with factory() as db:
+        assert tokens.balance(db, tokens.member_account(ana.id)) == 7  # the bad request cost nothing
+        assert tokens.balance(db, tokens.member_account(federated.owner.id)) == 15  # 10 (round) + 5
+
+
+def test_a_model_is_submitted_to_its_problems_leaderboard(
+    client, trained, federated, token_for, settings, factory
+):
+    headers = token_for(trained.creator)
+    sent = client.post(f"/api/v1/models/{trained.slug}/submission", headers=headers)
+    assert (sent.status_code, sent.json()["note"]) == (201, f"federated model {trained.slug}")
+    assert sent.json()["datasets"]  # the federated dataset's version it was trained on
+    worker = Worker(factory, job_handlers(settings), heartbeat_seconds=5, timeout_seconds=60)
+    while worker.run_once() is not None:
+        pass
+    board = client.get(f"/api/v1/problems/{federated.slug}/leaderboard").json()
+    assert [row["team"] for row in board["rows"]] == ["liam"]

@@ -1,9 +1,11 @@
 """JSON routes of federated learning: nodes, training runs, and the models they make."""
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 
 from aicommons.core import jobs
 from aicommons.core.web import DbSession
@@ -17,8 +19,9 @@ from aicommons.federation.schemas import (
     RunCreate,
     RunRead,
 )
-from aicommons.members.auth import CurrentMember
+from aicommons.members.auth import CurrentMember, OptionalMember
 from aicommons.problems.api import ProblemByRef, Store
+from aicommons.problems.schemas import SubmissionRead
 
 router = APIRouter(prefix="/api/v1", tags=["federation"])
 
@@ -89,6 +92,32 @@ def model_weights(model: ModelBySlug, store: Store) -> FileResponse:
 
 
 @router.post("/models/{slug}/predictions")
-def predictions(model: ModelBySlug, request: PredictionRequest, store: Store) -> dict[str, list[Any]]:
-    """Predictions for rows of the model's feature columns."""
-    return {"predictions": service.predict(store=store, model=model, rows=request.rows)}
+def predictions(
+    model: ModelBySlug, request: PredictionRequest, store: Store, session: DbSession, payer: OptionalMember
+) -> dict[str, Any]:
+    """Predictions for rows of the model's feature columns; a priced model's fee is split among its
+    contributors by share."""
+    predicted = service.predict(store=store, model=model, rows=request.rows)
+    fees = service.charge(session=session, payer=payer, model=model, request_key=uuid.uuid4().hex)
+    return {"predictions": predicted, "fees": fees}
+
+
+class Price(BaseModel):
+    price: int = Field(ge=0, le=1_000_000)
+
+
+@router.put("/models/{slug}/price")
+def set_price(model: ModelBySlug, form: Price, actor: CurrentMember, session: DbSession) -> ModelRead:
+    """The tokens each prediction request costs (0: free); set by the member who started the run."""
+    return ModelRead.model_validate(
+        service.set_price(session=session, actor=actor, model=model, price=form.price)
+    )
+
+
+@router.post("/models/{slug}/submission", status_code=status.HTTP_201_CREATED)
+def submit_model(
+    model: ModelBySlug, actor: CurrentMember, session: DbSession, store: Store
+) -> SubmissionRead:
+    """Submit the model's predictions for the problem's evaluation rows to its leaderboard."""
+    found = service.submit_to_leaderboard(session=session, store=store, actor=actor, model=model)
+    return SubmissionRead.model_validate(found)

@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicommons.core import jobs
-from aicommons.core.blobs import BlobStore
+from aicommons.core.blobs import BlobStore, sha256_of
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.slugs import free_slug, slugify
 from aicommons.datasets import permissions as dataset_permissions
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, DatasetVersion, Policy
+from aicommons.datasets.service import Upload
 from aicommons.federation import learning, plans
 from aicommons.federation.learning import Architecture, Family, Training
 from aicommons.federation.models import Node, RunNode, RunState, TrainedModel, TrainingRound, TrainingRun
@@ -33,9 +34,10 @@ from aicommons.federation.plans import Evaluation, NodeData, NodePolicy, Plan, R
 from aicommons.federation.schemas import NodeCreate, RunCreate
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
-from aicommons.members.models import Member
-from aicommons.problems.models import Problem, ProblemState
-from aicommons.problems.scoring import Metric, Task
+from aicommons.members.models import GlobalRole, Member
+from aicommons.problems import service as problems
+from aicommons.problems.models import Problem, ProblemState, Submission
+from aicommons.problems.scoring import PREDICTION_COLUMN, Metric, Prediction, Task, prediction_kind
 
 TRAIN_JOB = "federation:run:train"
 ROUND_REWARD = "federation:round"  # the reward policy's parameter is "reward:federation:round"
@@ -330,7 +332,7 @@ def record_round(
         epsilon=epsilon,
         dropped=report.dropped,
     )
-    session.add(row)
+    run.round_rows.append(row)
     _record(session, "federation:round:complete", None, run, _round_facts(row))
     session.flush()
     return row
@@ -510,26 +512,130 @@ def weights_of(store: BlobStore, model: TrainedModel) -> list[Any]:
 def predict(*, store: BlobStore, model: TrainedModel, rows: Sequence[dict[str, Any]]) -> list[Any]:
     """The model's predictions for rows of its feature columns: a label with its class probabilities, or a
     number."""
-    spec = model.architecture
-    features = list(spec["features"])
-    missing = sorted(
-        {name for row in rows for name in features if not isinstance(row.get(name), int | float)}
-    )
+    features = list(model.architecture["features"])
+    missing = sorted({name for row in rows for name in features if not _is_number(row.get(name))})
     if missing:
         raise CommonsError(ErrorCode.VALIDATION_FAILED, f"every row needs a number for {missing[:5]}")
     raw = np.asarray([[float(row[name]) for name in features] for row in rows], dtype=np.float64)
-    inputs = (raw - np.asarray(spec["means"])) / np.asarray(spec["scales"])
-    architecture = Architecture(
-        family=Family(spec["family"]), features=len(features), outputs=spec["outputs"], hidden=spec["hidden"]
-    )
-    output = learning.predict(architecture, weights_of(store, model), inputs)
-    if spec["task"] == Task.REGRESSION:
+    output = _outputs(store, model, raw)
+    if model.architecture["task"] == Task.REGRESSION:
         return [float(value) for value in output]
-    classes = spec["classes"]
+    classes = model.architecture["classes"]
     return [
-        {
-            "label": classes[int(row.argmax())],
-            "probabilities": dict(zip(classes, map(float, row), strict=True)),
-        }
+        {"label": classes[int(row.argmax())], "probabilities": dict(zip(classes, row.tolist(), strict=True))}
         for row in output
     ]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _outputs(store: BlobStore, model: TrainedModel, raw: Any) -> Any:
+    """What the model gives for raw feature rows: class probabilities, or numbers."""
+    spec = model.architecture
+    inputs = (raw - np.asarray(spec["means"])) / np.asarray(spec["scales"])
+    architecture = Architecture(
+        family=Family(spec["family"]),
+        features=len(spec["features"]),
+        outputs=spec["outputs"],
+        hidden=spec["hidden"],
+    )
+    return learning.predict(architecture, weights_of(store, model), inputs)
+
+
+def submit_to_leaderboard(
+    *, session: Session, store: BlobStore, actor: Member, model: TrainedModel
+) -> Submission:
+    """The model's predictions for the problem's evaluation rows, made on the server (the labels stay
+    hidden) and submitted for the run's creator, scored like any submission."""
+    _require_creator(session, actor, model)
+    problem = session.get(Problem, model.problem_id)
+    assert problem is not None
+    frame = _evaluation_table(store, problem).to_pandas()
+    output = _outputs(store, model, frame[list(model.architecture["features"])].to_numpy(dtype=np.float64))
+    answers = _submission_frame(problem, frame[problem.id_column], output)
+    used = sorted({row["dataset_version"] for row in model.card["data"]} & set(problem.dataset_versions))
+    with store.scratch(".csv") as path:
+        answers.to_csv(path, index=False)
+        upload = Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
+        return problems.submit(
+            session=session,
+            store=store,
+            member=actor,
+            problem=problem,
+            upload=upload,
+            datasets_used=used,
+            note=f"federated model {model.slug}",
+        )
+
+
+def _submission_frame(problem: Problem, ids: Any, output: Any) -> Any:
+    """A submission's columns for the problem's metric, from the model's output."""
+    import pandas as pd
+
+    kind = prediction_kind(Task(problem.task), Metric(problem.metric))
+    if kind is Prediction.PROBABILITIES:
+        return pd.concat([ids.reset_index(drop=True), pd.DataFrame(output, columns=problem.classes)], axis=1)
+    if kind is Prediction.LABEL:
+        values: Any = [problem.classes[int(row.argmax())] for row in output]
+    else:
+        values = output[:, 1] if kind is Prediction.PROBABILITY else output
+    return pd.DataFrame({problem.id_column: ids.to_numpy(), PREDICTION_COLUMN: values})
+
+
+def set_price(*, session: Session, actor: Member, model: TrainedModel, price: int) -> TrainedModel:
+    """The tokens each prediction request costs (0: free); only the run's creator sets it."""
+    _require_creator(session, actor, model)
+    model.price_per_prediction = price
+    _record_model(session, "federation:model:price", actor, model, {"model": model.slug, "price": price})
+    session.flush()
+    return model
+
+
+def charge(
+    *, session: Session, payer: Member | None, model: TrainedModel, request_key: str
+) -> dict[str, int]:
+    """A paid prediction request's fee, split among the model's contributors by share, on the log."""
+    price = model.price_per_prediction
+    if price <= 0:
+        return {}
+    if payer is None:
+        raise CommonsError(
+            ErrorCode.NOT_AUTHENTICATED, f"{model.slug} costs {price} tokens a request: sign in"
+        )
+    fees = _split_by_share(price, model.contributors)
+    for account, amount in fees.items():
+        tokens.transfer(
+            session,
+            initiator=tokens.member_account(payer.id),
+            key=f"model/{model.slug}/prediction/{request_key}/{account}",
+            source=tokens.member_account(payer.id),
+            target=account,
+            amount=amount,
+            reason="federation:model:prediction",
+        )
+    return fees
+
+
+def _split_by_share(total: int, contributors: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Whole tokens by share; the remainder to the largest contributor."""
+    if not contributors:
+        raise CommonsError(ErrorCode.NOT_FEDERABLE, "the model has no contributors to pay")
+    amounts = {part["account"]: int(total * part["share"]) for part in contributors}
+    amounts[contributors[0]["account"]] += total - sum(amounts.values())
+    return {account: amount for account, amount in amounts.items() if amount > 0}
+
+
+def _require_creator(session: Session, actor: Member, model: TrainedModel) -> None:
+    run = session.get(TrainingRun, model.run_id)
+    if run is None or (run.created_by_id != actor.id and actor.role != GlobalRole.ADMIN):
+        raise CommonsError(ErrorCode.FORBIDDEN, "only the member who started the run manages its model")
+
+
+def _record_model(
+    session: Session, event: str, actor: Member, model: TrainedModel, data: dict[str, Any]
+) -> None:
+    ledger.record(
+        session, event, actor_id=actor.id, subject={"model": model.id, "problem": model.problem_id}, data=data
+    )
