@@ -370,7 +370,16 @@ def _seconds(samples: Sequence[float]) -> str:
 
 def scale_table(row: ScaleRun) -> Table:
     table = Table(title="A federated run of many simulated nodes through AI Commons")
-    columns = ("dataset", "nodes", "rounds done", "nodes a round", "seconds", "accuracy", "valuation", "left out")
+    columns = (
+        "dataset",
+        "nodes",
+        "rounds done",
+        "nodes a round",
+        "seconds",
+        "accuracy",
+        "valuation",
+        "left out",
+    )
     for column in (*columns, "target", "result"):
         table.add_column(column, justify="left" if column in {"dataset", "valuation", "target"} else "right")
     run = row.run

@@ -7,10 +7,14 @@ from sqlalchemy import select, update
 
 from aicommons.app import job_handlers
 from aicommons.core import jobs
+from aicommons.core.blobs import BlobStore, sha256_of
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Worker
+from aicommons.datasets.service import Upload
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
+from aicommons.members.models import Member
+from aicommons.problems import service
 from aicommons.problems.jobs import close_chore
 from aicommons.problems.models import Problem, Team
 
@@ -198,6 +202,31 @@ def test_the_worker_closes_a_problem_on_time_once_every_submission_is_scored(
         assert closing.actor_id is None  # the commons closed it, not a member
     again = client.post(f"/api/v1/problems/{published}/close", headers=token_for(owner)).json()
     assert again["code"] == "problem_closed"
+
+
+def test_the_data_dividend_follows_the_measured_shares_a_submission_carries(
+    client, published, owner, make_member, token_for, settings, factory
+):
+    ana, bob, cyd = make_member("ana"), make_member("bob"), make_member("cyd")
+    measured = [  # e.g. a federated model's contributors, as the federation submits it
+        {"account": tokens.member_account(bob.id), "share": 0.75},
+        {"account": tokens.member_account(cyd.id), "share": 0.25},
+    ]
+    store = BlobStore(settings.blob_dir)
+    with factory.begin() as db, store.scratch(".csv") as path:
+        path.write_bytes(predictions(1))
+        upload = Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
+        problem, member = db.scalars(select(Problem)).one(), db.get(Member, ana.id)
+        service.submit(
+            session=db, store=store, member=member, problem=problem, upload=upload, contributions=measured
+        )
+    score_all(settings, factory)
+    with factory.begin() as db:
+        db.execute(update(Problem).values(closes_at=utcnow() - timedelta(minutes=1)))
+    assert client.post(f"/api/v1/problems/{published}/close", headers=token_for(owner)).status_code == 200
+    with factory() as db:
+        paid = [tokens.balance(db, tokens.member_account(one.id)) for one in (ana, bob, cyd)]
+    assert paid == [90, 8, 2]  # 10% of the bounty by share (7.5 and 2.5, the remainder to the first)
 
 
 @pytest.mark.parametrize(

@@ -567,6 +567,7 @@ def submit_to_leaderboard(
             upload=upload,
             datasets_used=used,
             note=f"federated model {model.slug}",
+            contributions=model.contributors,
         )
 
 

@@ -176,6 +176,8 @@ class Submission(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     datasets: Mapped[list[int]] = mapped_column(JSON, default=list)  # declared dataset version ids
+    # measured shares of the data behind it ({account, share}), e.g. a federated model's contributors
+    contributions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

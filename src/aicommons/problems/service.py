@@ -278,8 +278,12 @@ def submit(
     upload: Upload,
     datasets_used: Sequence[int] = (),
     note: str = "",
+    contributions: Sequence[dict[str, Any]] = (),
 ) -> Submission:
-    """Predictions for the evaluation rows; a job scores them. Failed ones do not count against the limits."""
+    """Predictions for the evaluation rows; a job scores them. Failed ones do not count against the limits.
+
+    `contributions` are measured shares of the data behind the predictions (a federated model's
+    contributors, given by the federation), which the data dividend follows."""
     _require_open(problem)
     team = team_of(session, problem, member)
     _require_under_limits(session, problem, team)
@@ -297,6 +301,7 @@ def submit(
         size_bytes=upload.size,
         note=note,
         datasets=sorted(set(datasets_used)),
+        contributions=list(contributions),
     )
     session.add(submission)
     session.flush()
@@ -476,16 +481,31 @@ def _pay_bounty(session: Session, problem: Problem, board: list[dict[str, Any]])
             "refund",
         )
     winners = board[: len(SPLITS[problem.payout_rule])]
-    owners = _dataset_owners(session, [version for entry in winners for version in entry["datasets"]])
+    owners = _dividend_weights(session, winners)
     dividend = problem.bounty * problem.dividend_percent // 100 if owners else 0
     shares = _split(problem.bounty - dividend, [SPLITS[problem.payout_rule][n] for n in range(len(winners))])
     amounts: dict[str, int] = {}
     for entry, share in zip(winners, shares, strict=True):
         for account, amount in _team_accounts(session, entry["team_id"], share).items():
             amounts[account] = amounts.get(account, 0) + amount
-    for account, amount in zip(owners, _split(dividend, [1] * len(owners)), strict=True):
+    weights = [round(weight * 1_000_000) for weight in owners.values()]
+    for account, amount in zip(owners, _split(dividend, weights), strict=True):
         amounts[account] = amounts.get(account, 0) + amount
     return _pay(session, problem, amounts, "payout")
+
+
+def _dividend_weights(session: Session, winners: list[dict[str, Any]]) -> dict[str, float]:
+    """Who shares the data dividend, and in what proportion: each paid team's data weighs the same; within
+    it, the measured shares its final submission carries (a federated model's contributors), or else the
+    owners of the dataset versions it declared, evenly."""
+    weights: dict[str, float] = {}
+    for entry in winners:
+        measured = {part["account"]: float(part["share"]) for part in entry["contributions"] or []}
+        declared = dict.fromkeys(_dataset_owners(session, entry["datasets"]), 1.0)
+        parts = measured or declared
+        for account, part in parts.items():
+            weights[account] = weights.get(account, 0.0) + part / sum(parts.values())
+    return dict(sorted(weights.items()))
 
 
 def _split(total: int, weights: Sequence[int]) -> list[int]:

@@ -36,6 +36,7 @@ def _figures(problem: Problem, teams: Sequence[int] | None) -> Any:
             Submission.private_score,
             Submission.created_at,
             Submission.datasets,
+            Submission.contributions,
             func.row_number()
             .over(partition_by=team, order_by=(_ordered(problem, Submission.public_score), Submission.id))
             .label("public_place"),
@@ -79,7 +80,7 @@ def rank_private(session: Session, problem: Problem) -> list[dict[str, Any]]:
     place = func.row_number().over(partition_by=figures.c.team_id, order_by=best)
     chosen = select(figures, place.label("final_place")).where(finals).subquery()
     ranked = session.execute(
-        select(chosen.c.team_id, chosen.c.private_score, chosen.c.datasets)
+        select(chosen.c.team_id, chosen.c.private_score, chosen.c.datasets, chosen.c.contributions)
         .where(chosen.c.final_place == 1)
         .order_by(_ordered(problem, chosen.c.private_score), chosen.c.last_submission_at, chosen.c.team_id)
     ).mappings()
