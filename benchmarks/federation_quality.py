@@ -212,8 +212,8 @@ def run(config: FederationConfig, console: Console) -> list[QualityRun]:
 
 def quality_table(rows: Sequence[QualityRun]) -> Table:
     table = Table(title="Federated against central logistic regression: test accuracy")
-    columns = ("dataset", "split", "nodes", "rounds x epochs", "federated", "central", "gap (points)")
-    for column in (*columns, "left out", "run s", "target", "result"):
+    columns = ("dataset", "split", "nodes", "rounds x epochs", "federated", "central", "gap")
+    for column in (*columns, "left out", "s", "target", "result"):
         table.add_column(column, justify="left" if column in {"dataset", "split", "target"} else "right")
     for row in rows:
         table.add_row(
@@ -226,7 +226,7 @@ def quality_table(rows: Sequence[QualityRun]) -> Table:
             f"{row.gap:+.2f}",
             f"{row.left_out[0]} of {row.left_out[1]}",
             f"{row.seconds:.0f}",
-            f"gap <= {row.target:g}",
+            f"gap <= {row.target:g} points",
             verdict(row.passed),
         )
     return table

@@ -338,13 +338,7 @@ def run(config: FederationConfig, console: Console) -> tuple[OverheadRun, ScaleR
 
 def overhead_table(row: OverheadRun) -> Table:
     table = Table(title="A federated run through AI Commons against the same run in bare Flower (wall time)")
-    figures = (
-        "bare Flower s",
-        "AI Commons s",
-        "ratio",
-        "accuracy (bare, AI Commons)",
-        "left out (AI Commons)",
-    )
+    figures = ("bare Flower s", "AI Commons s", "ratio", "accuracy (bare / AIC)", "left out (AIC)")
     for column in ("dataset", "nodes", "rounds", *figures, "target", "result"):
         table.add_column(column, justify="left" if column in {"dataset", "target"} else "right")
     table.add_row(
@@ -354,7 +348,7 @@ def overhead_table(row: OverheadRun) -> Table:
         _seconds(row.bare_s),
         _seconds(row.platform_s),
         f"{row.ratio:.2f}",
-        f"{100 * row.bare_accuracy:.2f}%, {100 * row.platform.accuracy:.2f}%",
+        f"{100 * row.bare_accuracy:.2f}% / {100 * row.platform.accuracy:.2f}%",
         f"{row.platform.left_out} of {sum(row.platform.answered)}",
         f"<= {FED_OVERHEAD_TARGET:g}",
         verdict(row.passed),
@@ -390,7 +384,7 @@ def scale_table(row: ScaleRun) -> Table:
         f"{min(run.answered, default=0)}-{max(run.answered, default=0)}",
         f"{row.seconds:.0f}",
         f"{100 * run.accuracy:.2f}%",
-        ", ".join(run.methods),
+        ", ".join(method.removesuffix("_shapley").replace("_", " ") for method in run.methods),
         str(run.left_out),
         "every round completes",
         verdict(row.passed),

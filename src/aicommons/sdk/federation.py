@@ -44,6 +44,11 @@ class Runs:
     def get(self, run_id: int) -> Run:
         return Run.from_json(self.client._call("GET", f"/runs/{run_id}"), self)
 
+    def nodes(self, problem: str) -> list[JSON]:
+        """The nodes that can train for a problem, with their owners' policies."""
+        found: list[JSON] = self.client._call("GET", f"/problems/{problem}/nodes")
+        return found
+
 
 @dataclass
 class Model:
