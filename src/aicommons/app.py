@@ -29,7 +29,7 @@ from aicommons.datasets.jobs import statistics_job
 from aicommons.federation import api as federation_api
 from aicommons.federation import service as federation
 from aicommons.federation import views as federation_views
-from aicommons.federation.jobs import training_job
+from aicommons.federation.jobs import Engines, training_job
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens, witness
@@ -51,7 +51,9 @@ def job_handlers(settings: Settings) -> Mapping[str, jobs.Handler]:
         communities.STATS_JOB: communities.refresh_stats,
         datasets.STATS_JOB: statistics_job(BlobStore(settings.blob_dir)),
         problems.SCORE_JOB: scoring_job(BlobStore(settings.blob_dir)),
-        federation.TRAIN_JOB: training_job(BlobStore(settings.blob_dir)),
+        federation.TRAIN_JOB: training_job(
+            Engines(BlobStore(settings.blob_dir), settings.superlink, settings.superlink_certificates)
+        ),
     }
 
 

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
         '["https://witness.example/w1 witness.example/w1+1234abcd+BK..."]',
     )
 
+    superlink: str = Field(
+        default="",
+        description="the Flower SuperLink (host:port) of runs on deployed nodes; empty: simulated nodes only",
+    )
+    superlink_certificates: Path | None = Field(
+        default=None, description="the CA certificate of a SuperLink with TLS (PEM); none: insecure"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, url: str) -> str:

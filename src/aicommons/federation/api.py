@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from aicommons.core import jobs
-from aicommons.core.web import DbSession
+from aicommons.core.web import AppSettings, DbSession
 from aicommons.federation import service
 from aicommons.federation.models import TrainedModel, TrainingRun
 from aicommons.federation.schemas import (
@@ -36,6 +36,12 @@ def model_by_slug(slug: str, session: DbSession) -> TrainedModel:
 
 RunById = Annotated[TrainingRun, Depends(run_by_id)]
 ModelBySlug = Annotated[TrainedModel, Depends(model_by_slug)]
+
+
+@router.get("/federation")
+def federation(settings: AppSettings) -> dict[str, str | None]:
+    """Where deployed nodes connect: the commons' Flower SuperLink (host:port), or null without one."""
+    return {"superlink": settings.superlink or None}
 
 
 @router.post("/nodes", status_code=status.HTTP_201_CREATED)

@@ -37,6 +37,7 @@ from aicommons.federation.plans import (
     Weights,
     judge,
     local_rows,
+    node_from_config,
     number,
     update_hash,
 )
@@ -63,6 +64,26 @@ def client_app(nodes: Sequence[NodeData], *, outbox: str | None = None) -> Clien
         return reply
 
     return app
+
+
+# The ClientApp of the Deployment Engine: a SuperNode started by `aicommons node start` loads it (the run's
+# Flower App names "aicommons.federation.flower:deployed_client"); its node config says who it is, where
+# its rows are and what its owner allows.
+deployed_client = ClientApp()
+
+
+@deployed_client.train()
+def _train_deployed(message: Message, context: Context) -> Message:
+    return train_on_node(message, node_from_config(context.node_config))
+
+
+# Every Flower App names a ServerApp; the commons runs the server's side itself (`deployment.train`).
+deployed_server = ServerApp()
+
+
+@deployed_server.main()
+def _not_here(grid: Grid, context: Context) -> None:
+    raise RuntimeError("the commons runs its runs' server side itself: start runs from the commons")
 
 
 def _describe(reply: Message, node: NodeData, outbox: Path) -> None:
@@ -191,36 +212,51 @@ class Valued(Strategy):
         self.inner.summary()
 
 
+def train_on_grid(
+    grid: Grid, evaluation: Evaluation, settings: RunSettings, on_round: Callable[[RoundReport], None]
+) -> Weights:
+    """The server's side of a run on any Flower grid: the run's strategy, valued, from initial weights;
+    the final model's weights."""
+    plan = evaluation.plan
+    inner = _strategy(
+        settings.strategy,
+        fraction=settings.fraction,
+        min_nodes=settings.min_nodes,
+        proximal_mu=plan.training.proximal_mu,
+    )
+    strategy = Valued(inner, evaluation, seed=settings.seed, on_round=on_round)
+    result = strategy.start(
+        grid=grid,
+        initial_arrays=ArrayRecord(learning.initial_weights(plan.architecture, seed=settings.seed)),
+        num_rounds=plan.rounds,
+        timeout=settings.round_timeout_s,
+        train_config=ConfigRecord(plan.config()),
+        evaluate_fn=strategy.evaluate,
+    )
+    return result.arrays.to_numpy_ndarrays()
+
+
 def server_app(
     evaluation: Evaluation,
     settings: RunSettings,
     on_round: Callable[[RoundReport], None],
     final: Weights,
 ) -> ServerApp:
-    """The ServerApp: the run's strategy, valued, from initial weights; `final` receives the model."""
+    """The simulation engine's ServerApp; `final` receives the model."""
     app = ServerApp()
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        plan = evaluation.plan
-        inner = _strategy(
-            settings.strategy,
-            fraction=settings.fraction,
-            min_nodes=settings.min_nodes,
-            proximal_mu=plan.training.proximal_mu,
-        )
-        strategy = Valued(inner, evaluation, seed=settings.seed, on_round=on_round)
-        result = strategy.start(
-            grid=grid,
-            initial_arrays=ArrayRecord(learning.initial_weights(plan.architecture, seed=settings.seed)),
-            num_rounds=plan.rounds,
-            timeout=settings.round_timeout_s,
-            train_config=ConfigRecord(plan.config()),
-            evaluate_fn=strategy.evaluate,
-        )
-        final[:] = result.arrays.to_numpy_ndarrays()
+        final[:] = train_on_grid(grid, evaluation, settings, on_round)
 
     return app
+
+
+def quiet() -> None:
+    """Flower without telemetry, update checks or round-by-round console logs (the run's page has them)."""
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+    os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
+    logging.getLogger("flwr").setLevel(logging.WARNING)
 
 
 def simulate(
@@ -234,9 +270,8 @@ def simulate(
     """Run the rounds on Flower's simulation engine; the final global model's weights."""
     from flwr.simulation import run_simulation
 
-    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # the commons reports to no one
+    quiet()
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # nodes here use no accelerator
-    logging.getLogger("flwr").setLevel(logging.WARNING)  # the rounds are on the run's page, not the console
     final: Weights = []
     run_simulation(
         server_app=server_app(evaluation, settings, on_round, final),

@@ -1,5 +1,8 @@
-"""The federation's background work: a training run, on Flower's simulation engine."""
+"""The federation's background work: a training run, on Flower's simulation engine for simulated nodes,
+or on its Deployment Engine (a SuperLink the commons is configured with) for deployed ones."""
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -8,12 +11,39 @@ from aicommons.core.blobs import BlobStore
 from aicommons.core.jobs import Handler, JobContext
 from aicommons.federation import plans, service
 from aicommons.federation.models import Node, TrainingRun
-from aicommons.federation.plans import RoundReport
+from aicommons.federation.plans import Evaluation, NodeData, RoundReport, RunSettings, Weights
 from aicommons.problems.models import Problem
 
 
-def training_job(store: BlobStore) -> Handler:
+@dataclass(frozen=True)
+class Engines:
+    """Where a commons' runs train: its blob store, and the SuperLink of deployed nodes, if any."""
+
+    store: BlobStore
+    superlink: str = ""
+    certificates: Path | None = None
+
+    def train(
+        self, evaluation: Evaluation, settings: RunSettings, nodes: list[NodeData], on_round: Any
+    ) -> Weights:
+        """Simulated nodes on Flower's simulation engine; otherwise the SuperNodes of the SuperLink."""
+        if nodes:
+            from aicommons.federation import flower  # Flower takes seconds to import: only when a run starts
+
+            return flower.simulate(evaluation, settings, nodes, on_round)
+        if not self.superlink:
+            raise RuntimeError("the run's nodes are deployed, and AICOMMONS_SUPERLINK is not set")
+        from aicommons.federation import deployment
+
+        certificates = self.certificates.read_bytes() if self.certificates else None
+        return deployment.train(
+            evaluation, settings, on_round, superlink=self.superlink, certificates=certificates
+        )
+
+
+def training_job(engines: Engines) -> Handler:
     """The handler of TRAIN_JOB: run the rounds, record each as it completes, register the model."""
+    store = engines.store
 
     def run(context: JobContext) -> dict[str, Any]:
         run_id = int(context.payload["run_id"])
@@ -33,10 +63,8 @@ def training_job(store: BlobStore) -> Handler:
                 service.record_round(session=session, run=current, report=report, epsilon=epsilon)
             context.progress(report.number / rounds, f"round {report.number} of {rounds}")
 
-        from aicommons.federation import flower  # Flower takes seconds to import: only when a run starts
-
         try:
-            weights = flower.simulate(evaluation, settings, nodes, on_round)
+            weights = engines.train(evaluation, settings, nodes, on_round)
         except Exception as error:
             with context.step() as session:
                 service.fail(

@@ -188,6 +188,33 @@ class NodeData:
     policy: NodePolicy = field(default_factory=NodePolicy)
 
 
+def node_from_config(config: Mapping[str, Any]) -> NodeData:
+    """The node a SuperNode's `--node-config` describes (keys of `node_config`)."""
+    accepted = str(config.get("accepted-problems", ""))
+    policy = NodePolicy(
+        accepted_problems=tuple(int(one) for one in accepted.split(",") if one.strip()),
+        max_rounds=int(config.get("max-rounds", 50)),
+        max_local_epochs=int(config.get("max-local-epochs", 10)),
+        require_privacy=bool(config.get("require-privacy", False)),
+        max_epsilon=float(config["max-epsilon"]) if config.get("max-epsilon") else None,
+    )
+    return NodeData(int(config["node-id"]), str(config["data-path"]), policy)
+
+
+def node_config(node: NodeData) -> dict[str, Any]:
+    """`node_from_config`'s inverse: what `aicommons node start` passes to `flower-supernode`."""
+    policy = node.policy
+    return {
+        "node-id": node.node_id,
+        "data-path": node.path,
+        "accepted-problems": ",".join(str(one) for one in policy.accepted_problems),
+        "max-rounds": policy.max_rounds,
+        "max-local-epochs": policy.max_local_epochs,
+        "require-privacy": policy.require_privacy,
+        "max-epsilon": policy.max_epsilon or 0.0,
+    }
+
+
 _ROWS: dict[str, Any] = {}  # each process reads a node's file once
 
 

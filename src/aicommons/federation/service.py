@@ -58,6 +58,9 @@ def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
     if dataset.policy != Policy.FEDERATED:
         raise CommonsError(ErrorCode.WRONG_POLICY, "nodes serve federated datasets only")
     version = _latest_version(session, dataset)
+    again = _same_node(session, dataset, actor, form)
+    if again is not None:
+        return again
     rows = _checked_rows(form.data_path, version) if form.data_path else int(form.rows or 0)
     node = Node(
         name=form.name,
@@ -79,6 +82,17 @@ def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
         session, "federation:node:register", actor_id=actor.id, subject={"node": node.id}, data=facts
     )
     return node
+
+
+def _same_node(session: Session, dataset: Dataset, actor: Member, form: NodeCreate) -> Node | None:
+    """The deployed node a restarted `aicommons node start` registers again (same name, owner and key)."""
+    found = session.scalar(select(Node).where(Node.dataset_id == dataset.id, Node.name == form.name))
+    if found is None or form.public_key is None:
+        return None
+    if found.public_key != form.public_key or found.owner_member_id != actor.id:
+        return None
+    found.rows, found.last_seen_at = int(form.rows or found.rows), utcnow()
+    return found
 
 
 def _latest_version(session: Session, dataset: Dataset) -> DatasetVersion:
@@ -166,6 +180,7 @@ def start_run(
             f"{len(accepting)} of the problem's nodes accept this run, {form.min_nodes} are needed",
             refusals=reasons,
         )
+    _one_engine(accepting)
     run.nodes = [RunNode(node_id=node.id) for node in accepting]
     session.add(run)
     session.flush()
@@ -278,14 +293,17 @@ def evaluation(store: BlobStore, problem: Problem, run: TrainingRun) -> Evaluati
 
 
 def node_data(run: TrainingRun, nodes: Sequence[Node]) -> list[NodeData]:
-    """The run's simulated nodes as the simulation engine starts them."""
+    """The run's simulated nodes as the simulation engine starts them (none for a deployed run)."""
     chosen = [node for node in nodes if node.id in set(run.node_ids)]
-    missing = [node.name for node in chosen if node.data_path is None]
-    if missing:
+    return [NodeData(node.id, node.data_path, policy(node)) for node in chosen if node.data_path is not None]
+
+
+def _one_engine(nodes: Sequence[Node]) -> None:
+    """A run's nodes are all simulated, or all deployed: one engine runs it."""
+    if len({node.simulated for node in nodes}) > 1:
         raise CommonsError(
-            ErrorCode.NOT_FEDERABLE, f"nodes {missing} run elsewhere: use the Deployment Engine"
+            ErrorCode.NOT_FEDERABLE, "choose simulated nodes or deployed nodes: one engine runs a run"
         )
-    return [NodeData(node.id, node.data_path or "", policy(node)) for node in chosen]
 
 
 def settings_of(run: TrainingRun) -> RunSettings:

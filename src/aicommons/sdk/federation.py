@@ -49,6 +49,17 @@ class Runs:
         found: list[JSON] = self.client._call("GET", f"/problems/{problem}/nodes")
         return found
 
+    def register_node(self, **form: Any) -> JSON:
+        """Register a node of a federated dataset you own (`name`, `dataset`, `public_key` and `rows`, or
+        `data_path`, and its policy); registering the same deployed node again returns it."""
+        node: JSON = self.client._call("POST", "/nodes", json=form)
+        return node
+
+    def superlink(self) -> str | None:
+        """The Flower SuperLink (host:port) the commons' deployed nodes connect to, if it has one."""
+        address: str | None = self.client._call("GET", "/federation")["superlink"]
+        return address
+
 
 @dataclass
 class Model:
