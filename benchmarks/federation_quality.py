@@ -45,7 +45,7 @@ IID, NON_IID = "iid", f"dirichlet({DIRICHLET_ALPHA:g})"
 
 
 @dataclass(frozen=True)
-class Problem:
+class Holdout:
     """A labelled dataset held out in two: the rows the nodes hold and the rows models are scored on."""
 
     name: str
@@ -83,12 +83,12 @@ class QualityRun:
         return self.gap <= self.target
 
 
-def digits() -> Problem:
+def digits() -> Holdout:
     data = load_digits()
     return _problem("digits", Task.MULTICLASS, list(data.feature_names), data.data, data.target.astype(str))
 
 
-def breast_cancer() -> Problem:
+def breast_cancer() -> Holdout:
     data = load_breast_cancer()
     names = [str(name).replace(" ", "_") for name in data.feature_names]
     labels = np.asarray(data.target_names)[data.target]
@@ -97,21 +97,21 @@ def breast_cancer() -> Problem:
 
 def _problem(
     name: str, task: Task, features: list[str], values: npt.NDArray[Any], labels: npt.NDArray[Any]
-) -> Problem:
+) -> Holdout:
     frame = pd.DataFrame(values, columns=features)
     frame[TARGET] = labels
     train, test = train_test_split(frame, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED)
-    return Problem(name, task, tuple(features), train.reset_index(drop=True), test.reset_index(drop=True))
+    return Holdout(name, task, tuple(features), train.reset_index(drop=True), test.reset_index(drop=True))
 
 
-def plan_for(problem: Problem, config: FederationConfig, *, rounds: int) -> Plan:
+def plan_for(data: Holdout, config: FederationConfig, *, rounds: int) -> Plan:
     """The plan as `service._plan` makes it: scaling from the evaluation rows, classes sorted."""
-    frame = problem.test[list(problem.features)]
-    classes = sorted({str(value) for value in problem.test[TARGET]})
+    frame = data.test[list(data.features)]
+    classes = sorted({str(value) for value in data.test[TARGET]})
     return Plan(
-        architecture=Architecture(Family.LOGISTIC, features=len(problem.features), outputs=len(classes)),
-        task=problem.task,
-        features=problem.features,
+        architecture=Architecture(Family.LOGISTIC, features=len(data.features), outputs=len(classes)),
+        task=data.task,
+        features=data.features,
         target=TARGET,
         classes=tuple(classes),
         means=tuple(float(value) for value in frame.mean().fillna(0)),
@@ -122,25 +122,25 @@ def plan_for(problem: Problem, config: FederationConfig, *, rounds: int) -> Plan
     )
 
 
-def evaluation_for(problem: Problem, plan: Plan) -> Evaluation:
+def evaluation_for(data: Holdout, plan: Plan) -> Evaluation:
     """The test rows as the server scores models on them (`service.evaluation`)."""
-    truth = plan.labels(problem.test[TARGET].tolist())
-    return Evaluation(plan=plan, metric=Metric.ACCURACY, inputs=plan.inputs(problem.test), truth=truth)
+    truth = plan.labels(data.test[TARGET].tolist())
+    return Evaluation(plan=plan, metric=Metric.ACCURACY, inputs=plan.inputs(data.test), truth=truth)
 
 
-def split_rows(problem: Problem, nodes: int, split: str) -> list[npt.NDArray[np.int64]]:
-    labels = problem.train[TARGET].to_numpy()
+def split_rows(data: Holdout, nodes: int, split: str) -> list[npt.NDArray[np.int64]]:
+    labels = data.train[TARGET].to_numpy()
     if split == IID:
         return partitions.iid(labels, nodes, seed=SPLIT_SEED)
     return partitions.dirichlet(labels, nodes, alpha=DIRICHLET_ALPHA, seed=SPLIT_SEED)
 
 
-def node_files(problem: Problem, shares: Sequence[npt.NDArray[np.int64]], folder: Path) -> list[NodeData]:
+def node_files(data: Holdout, shares: Sequence[npt.NDArray[np.int64]], folder: Path) -> list[NodeData]:
     """Each node's rows as its own Parquet file, as a data owner's machine would hold them."""
     nodes = []
     for number, rows in enumerate(shares, start=1):
         path = folder / f"node-{number}.parquet"
-        problem.train.iloc[rows].to_parquet(path, index=False)
+        data.train.iloc[rows].to_parquet(path, index=False)
         nodes.append(NodeData(number, str(path)))
     return nodes
 
@@ -156,7 +156,7 @@ def federated_accuracy(evaluation: Evaluation, nodes: Sequence[NodeData]) -> tup
     return evaluation.score(weights), reports
 
 
-def central_accuracy(problem: Problem, evaluation: Evaluation) -> float:
+def central_accuracy(data: Holdout, evaluation: Evaluation) -> float:
     """The same family on the pooled training rows, for rounds x local epochs epochs."""
     plan = evaluation.plan
     budget = Training(
@@ -165,7 +165,7 @@ def central_accuracy(problem: Problem, evaluation: Evaluation) -> float:
         batch_size=plan.training.batch_size,
     )
     start = learning.initial_weights(plan.architecture, seed=RUN_SEED)
-    inputs, labels = plan.inputs(problem.train), plan.labels(problem.train[TARGET].tolist())
+    inputs, labels = plan.inputs(data.train), plan.labels(data.train[TARGET].tolist())
     weights = learning.train(plan.architecture, start, inputs, labels, training=budget, seed=CENTRAL_SEED)
     return evaluation.score(weights)
 
@@ -186,28 +186,28 @@ def quiet_flower() -> Iterator[None]:
             one.setLevel(level)
 
 
-def bench(problem: Problem, split: str, config: FederationConfig, console: Console) -> QualityRun:
-    plan = plan_for(problem, config, rounds=config.rounds)
-    evaluation = evaluation_for(problem, plan)
-    console.print(f"{problem.name}, {split}: {config.nodes} nodes x {config.rounds} rounds …")
+def bench(data: Holdout, split: str, config: FederationConfig, console: Console) -> QualityRun:
+    plan = plan_for(data, config, rounds=config.rounds)
+    evaluation = evaluation_for(data, plan)
+    console.print(f"{data.name}, {split}: {config.nodes} nodes x {config.rounds} rounds …")
     with tempfile.TemporaryDirectory(prefix="aicommons-bench-fed-") as directory:
-        nodes = node_files(problem, split_rows(problem, config.nodes, split), Path(directory))
+        nodes = node_files(data, split_rows(data, config.nodes, split), Path(directory))
         started = time.perf_counter()
         federated, reports = federated_accuracy(evaluation, nodes)
         seconds = time.perf_counter() - started
-    central = central_accuracy(problem, evaluation)
+    central = central_accuracy(data, evaluation)
     updates = [part for report in reports for part in report.participants]
     left_out = (sum(part.left_out is not None for part in updates), len(updates))
     sizes = (config.nodes, config.rounds, config.epochs)
-    return QualityRun(problem.name, split, *sizes, federated, central, seconds, left_out)
+    return QualityRun(data.name, split, *sizes, federated, central, seconds, left_out)
 
 
-PROBLEMS: tuple[Callable[[], Problem], ...] = (digits, breast_cancer)
+DATASETS: tuple[Callable[[], Holdout], ...] = (digits, breast_cancer)
 
 
 def run(config: FederationConfig, console: Console) -> list[QualityRun]:
     console.rule("federation: federated (FedAvg through flower.simulate) against central training")
-    return [bench(make(), split, config, console) for make in PROBLEMS for split in (IID, NON_IID)]
+    return [bench(make(), split, config, console) for make in DATASETS for split in (IID, NON_IID)]
 
 
 def quality_table(rows: Sequence[QualityRun]) -> Table:
@@ -226,7 +226,7 @@ def quality_table(rows: Sequence[QualityRun]) -> Table:
             f"{row.gap:+.2f}",
             f"{row.left_out[0]} of {row.left_out[1]}",
             f"{row.seconds:.0f}",
-            f"gap <= {row.target:g} points",
+            f"gap <= {row.target:g}",
             verdict(row.passed),
         )
     return table

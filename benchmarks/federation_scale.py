@@ -46,7 +46,7 @@ from aicommons.members import service as members
 from aicommons.members.models import Member
 from aicommons.members.schemas import SignUp
 from aicommons.problems import service as problems
-from aicommons.problems.models import Problem as ProblemRow
+from aicommons.problems.models import Problem
 from aicommons.problems.schemas import DatasetVersionRef, ProblemCreate
 from aicommons.problems.scoring import Metric
 from benchmarks.config import FED_OVERHEAD_TARGET, FederationConfig
@@ -54,7 +54,7 @@ from benchmarks.federation_quality import (
     IID,
     RUN_SEED,
     TARGET,
-    Problem,
+    Holdout,
     breast_cancer,
     digits,
     evaluation_for,
@@ -202,7 +202,7 @@ class Commons:
 
 
 @contextmanager
-def commons(problem: Problem, nodes: Sequence[NodeData], directory: Path) -> Iterator[Commons]:
+def commons(data: Holdout, nodes: Sequence[NodeData], directory: Path) -> Iterator[Commons]:
     """The real migrations on a SQLite file, then a federated dataset, a problem on it and its nodes."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'aicommons.db'}")
@@ -211,32 +211,30 @@ def commons(problem: Problem, nodes: Sequence[NodeData], directory: Path) -> Ite
     try:
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
-            owner, problem_id = _federated_problem(session, BlobStore(settings.blob_dir), problem, nodes)
+            owner, problem_id = _federated_problem(session, BlobStore(settings.blob_dir), data, nodes)
         yield Commons(settings, factory, owner, problem_id)
     finally:
         engine.dispose()
 
 
 def _federated_problem(
-    session: Session, store: BlobStore, problem: Problem, nodes: Sequence[NodeData]
+    session: Session, store: BlobStore, data: Holdout, nodes: Sequence[NodeData]
 ) -> tuple[int, int]:
     form = SignUp(handle="clinic-owner", email="owner@example.org", password=PASSWORD, display_name="Owner")
     owner = members.sign_up(session=session, form=form)
     dataset = datasets.create(
         session=session,
         creator=owner,
-        form=DatasetCreate(
-            title=f"{problem.name} at the nodes", license="CC-BY-4.0", policy=Policy.FEDERATED
-        ),
+        form=DatasetCreate(title=f"{data.name} at the nodes", license="CC-BY-4.0", policy=Policy.FEDERATED),
     )
-    columns = [ColumnRead(name=name, type="float") for name in problem.features]
+    columns = [ColumnRead(name=name, type="float") for name in data.features]
     described = FederatedVersion(
-        columns=[*columns, ColumnRead(name=TARGET, type="string")], row_count=len(problem.train)
+        columns=[*columns, ColumnRead(name=TARGET, type="string")], row_count=len(data.train)
     )
     datasets.publish_federated(session=session, actor=owner, dataset=dataset, form=described)
-    found = problems.create(session=session, creator=owner, form=_problem_form(problem, dataset.slug))
+    found = problems.create(session=session, creator=owner, form=_problem_form(data, dataset.slug))
     with store.scratch(".parquet") as path:
-        problem.test.assign(**{ID_COLUMN: [f"r{n}" for n in range(len(problem.test))]}).to_parquet(path)
+        data.test.assign(**{ID_COLUMN: [f"r{n}" for n in range(len(data.test))]}).to_parquet(path)
         upload = Upload(path, "parquet", sha256_of(path), path.stat().st_size)
         problems.set_evaluation(session=session, store=store, actor=owner, problem=found, upload=upload)
     problems.publish(session=session, actor=owner, problem=found)
@@ -246,11 +244,11 @@ def _federated_problem(
     return owner.id, found.id
 
 
-def _problem_form(problem: Problem, dataset: str) -> ProblemCreate:
+def _problem_form(data: Holdout, dataset: str) -> ProblemCreate:
     now, version = utcnow(), DatasetVersionRef(dataset=dataset, version=1)
     return ProblemCreate(
-        title=f"{problem.name}, trained at the nodes",
-        task=problem.task,
+        title=f"{data.name}, trained at the nodes",
+        task=data.task,
         metric=Metric.ACCURACY,
         id_column=ID_COLUMN,
         target_column=TARGET,
@@ -266,7 +264,7 @@ def platform_run(place: Commons, config: FederationConfig, *, rounds: int) -> Pl
     """Start a run as a member would, then let a job worker run the training job it queued."""
     store = BlobStore(place.settings.blob_dir)
     with unit_of_work(place.factory) as session:
-        actor, problem = session.get(Member, place.owner_id), session.get(ProblemRow, place.problem_id)
+        actor, problem = session.get(Member, place.owner_id), session.get(Problem, place.problem_id)
         assert actor is not None and problem is not None
         form = RunCreate(
             rounds=rounds, local_epochs=config.epochs, learning_rate=config.learning_rate, seed=RUN_SEED
@@ -295,19 +293,19 @@ def platform_run(place: Commons, config: FederationConfig, *, rounds: int) -> Pl
 
 def bench_overhead(config: FederationConfig, console: Console) -> OverheadRun:
     """Bare Flower, then the platform, `overhead_repeats` times each, on the same nodes."""
-    problem, repeats = breast_cancer(), config.overhead_repeats
-    plan = plan_for(problem, config, rounds=config.rounds)
-    test = evaluation_for(problem, plan)
+    data, repeats = breast_cancer(), config.overhead_repeats
+    plan = plan_for(data, config, rounds=config.rounds)
+    test = evaluation_for(data, plan)
     bare, platform = [], []
     with tempfile.TemporaryDirectory(prefix="aicommons-bench-fed-overhead-") as directory:
-        nodes = node_files(problem, split_rows(problem, config.nodes, IID), Path(directory))
-        with commons(problem, nodes, Path(directory) / "commons") as place:
+        nodes = node_files(data, split_rows(data, config.nodes, IID), Path(directory))
+        with commons(data, nodes, Path(directory) / "commons") as place:
             for repeat in range(1, repeats + 1):
-                console.print(f"{problem.name}: bare Flower, then AI Commons ({repeat} of {repeats}) …")
+                console.print(f"{data.name}: bare Flower, then AI Commons ({repeat} of {repeats}) …")
                 bare.append(_timed(lambda: bare_flower(plan, nodes, (test.inputs, test.truth))))
                 platform.append(_timed(lambda: platform_run(place, config, rounds=config.rounds)))
     seconds = (tuple(one for one, _ in bare), tuple(one for one, _ in platform))
-    return OverheadRun(problem.name, config.nodes, config.rounds, *seconds, bare[-1][1], platform[-1][1])
+    return OverheadRun(data.name, config.nodes, config.rounds, *seconds, bare[-1][1], platform[-1][1])
 
 
 def _timed(work: Callable[[], Result]) -> tuple[float, Result]:
@@ -318,17 +316,17 @@ def _timed(work: Callable[[], Result]) -> tuple[float, Result]:
 
 
 def bench_scale(config: FederationConfig, console: Console) -> ScaleRun:
-    problem = digits()
+    data = digits()
     console.print(
-        f"{problem.name}: {config.scale_nodes} nodes x {config.scale_rounds} rounds through the platform …"
+        f"{data.name}: {config.scale_nodes} nodes x {config.scale_rounds} rounds through the platform …"
     )
     with tempfile.TemporaryDirectory(prefix="aicommons-bench-fed-scale-") as directory:
-        nodes = node_files(problem, split_rows(problem, config.scale_nodes, IID), Path(directory))
-        with commons(problem, nodes, Path(directory) / "commons") as place:
+        nodes = node_files(data, split_rows(data, config.scale_nodes, IID), Path(directory))
+        with commons(data, nodes, Path(directory) / "commons") as place:
             started = time.perf_counter()
             run = platform_run(place, config, rounds=config.scale_rounds)
             seconds = time.perf_counter() - started
-    return ScaleRun(problem.name, config.scale_nodes, config.scale_rounds, seconds, run)
+    return ScaleRun(data.name, config.scale_nodes, config.scale_rounds, seconds, run)
 
 
 def run(config: FederationConfig, console: Console) -> tuple[OverheadRun, ScaleRun]:

@@ -27,6 +27,7 @@ class FederatedProblem:
     owner_headers: dict[str, str]
     files: list[Path]  # one per node, each a part of the rows
     columns: list[str]
+    database: str
 
 
 def breast_cancer() -> pd.DataFrame:
@@ -52,7 +53,7 @@ def node_files(frame: pd.DataFrame, folder: Path, nodes: int, *, poisoned: int |
 
 
 @pytest.fixture
-def federated(client, make_member, token_for, tmp_path) -> FederatedProblem:
+def federated(client, make_member, token_for, tmp_path, settings) -> FederatedProblem:
     owner = make_member("ines")
     headers = token_for(owner)
     held_out, kept = evaluation_and_kept_rows()
@@ -70,7 +71,9 @@ def federated(client, make_member, token_for, tmp_path) -> FederatedProblem:
     assert sent.status_code == 200, sent.text
     assert client.post(f"/api/v1/problems/{problem}/publish", headers=headers).status_code == 200
     files = node_files(kept, tmp_path, 4, poisoned=3)
-    return FederatedProblem(problem, dataset, owner, headers, files, list(kept.columns))
+    return FederatedProblem(
+        problem, dataset, owner, headers, files, list(kept.columns), settings.resolved_database_url
+    )
 
 
 def evaluation_and_kept_rows() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -150,7 +150,12 @@ def _supernode(
         "--node-config",
         " ".join(f"{key}={_toml(value)}" for key, value in config.items()),
     ]
-    environment = os.environ | {"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"}
+    environment = os.environ | {
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "FLWR_DISABLE_UPDATE_CHECK": "1",
+        # the SuperNode starts Flower's other programs (flower-superexec, flwr-clientapp) by name
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
     try:
         return subprocess.run(command, env=environment, check=False).returncode
     except KeyboardInterrupt:

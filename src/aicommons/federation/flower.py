@@ -17,6 +17,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,14 @@ def train_on_node(message: Message, node: NodeData) -> Message:
     return Message(content=content, reply_to=message)
 
 
-def _strategy(name: StrategyName, *, fraction: float, min_nodes: int, proximal_mu: float) -> Strategy:
+def _strategy(
+    name: StrategyName, *, fraction: float, min_nodes: int, expected_nodes: int, proximal_mu: float
+) -> Strategy:
     common: dict[str, Any] = {
         "fraction_train": fraction,
         "fraction_evaluate": 0.0,  # the server evaluates on the problem's rows; nodes keep theirs
         "min_train_nodes": min_nodes,
-        "min_available_nodes": min_nodes,
+        "min_available_nodes": max(min_nodes, expected_nodes),
     }
     if name is StrategyName.FEDPROX:
         return FedProx(**common, proximal_mu=proximal_mu)
@@ -222,6 +225,7 @@ def train_on_grid(
         settings.strategy,
         fraction=settings.fraction,
         min_nodes=settings.min_nodes,
+        expected_nodes=settings.expected_nodes,
         proximal_mu=plan.training.proximal_mu,
     )
     strategy = Valued(inner, evaluation, seed=settings.seed, on_round=on_round)
@@ -273,8 +277,9 @@ def simulate(
     quiet()
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # nodes here use no accelerator
     final: Weights = []
+    every_node = replace(settings, expected_nodes=len(nodes))  # else round 1 starts before all registered
     run_simulation(
-        server_app=server_app(evaluation, settings, on_round, final),
+        server_app=server_app(evaluation, every_node, on_round, final),
         client_app=client_app(nodes, outbox=outbox),
         num_supernodes=len(nodes),
         backend_config={

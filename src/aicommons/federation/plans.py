@@ -356,6 +356,7 @@ class RunSettings:
     min_nodes: int = 2
     seed: int = 0
     round_timeout_s: float = 600.0
+    expected_nodes: int = 0  # nodes to wait for before the first round (the simulation knows them all)
 
 
 @dataclass(frozen=True)
