@@ -628,7 +628,7 @@ def charge(
         tokens.transfer(
             session,
             initiator=tokens.member_account(payer.id),
-            key=f"model/{model.slug}/prediction/{request_key}/{account}",
+            key=f"prediction/{request_key}/{account}",  # keys are at most 100 characters
             source=tokens.member_account(payer.id),
             target=account,
             amount=amount,

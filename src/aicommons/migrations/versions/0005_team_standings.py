@@ -1,4 +1,5 @@
-"""team standings: each team's best public score and its private rank, kept on its row
+"""team standings: each team's best public score and its private rank, kept on its row; the measured
+shares of the data behind a submission
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +30,8 @@ COLUMNS = (
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("submission") as submission:  # the data dividend follows measured shares
+        submission.add_column(sa.Column("contributions", sa.JSON(), nullable=False, server_default="[]"))
     with op.batch_alter_table("team") as team:
         for name, kind in COLUMNS:
             team.add_column(sa.Column(name, kind, nullable=True))
@@ -52,6 +55,8 @@ def _stand_existing_teams() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("submission") as submission:
+        submission.drop_column("contributions")
     with op.batch_alter_table("team") as team:
         team.drop_index("ix_team_problem_private")
         team.drop_index("ix_team_problem_public")
