@@ -2,12 +2,20 @@
 poisoned and one that drops out: rounds valued and rewarded on the log, the poisoned node left out, the
 run going on without the lost one, a model registered."""
 
+import json
+
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 
 from aicommons.app import job_handlers
+from aicommons.core.blobs import BlobStore
 from aicommons.core.jobs import Worker
+from aicommons.federation import flower, learning, service
+from aicommons.federation.models import Node
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
+from aicommons.problems.models import Problem
 from tests.federation.conftest import register
 
 
@@ -57,3 +65,33 @@ def test_a_run_values_the_nodes_rewards_the_helpful_leaves_out_the_poisoned_and_
     predicted = client.post(f"/api/v1/models/{model['slug']}/predictions", json={"rows": [row]}).json()
     assert predicted["predictions"][0]["label"] in {"benign", "malignant"}
     assert client.get(f"/api/v1/models/{model['slug']}/weights").content.startswith(b"PK")
+
+
+def test_a_node_sends_only_its_weights_its_row_count_and_its_id(
+    client, federated, make_member, token_for, settings, factory, tmp_path
+):
+    """Every message the nodes send, as the ClientApp's outbox describes it, holds nothing else."""
+    for number in range(3):
+        register(client, federated, number)
+    started = client.post(
+        f"/api/v1/problems/{federated.slug}/runs", json={"rounds": 2}, headers=token_for(make_member("liam"))
+    ).json()
+    store = BlobStore(settings.blob_dir)
+    with factory() as db:
+        run = service.get_run(session=db, run_id=started["id"])
+        problem = db.get(Problem, run.problem_id)
+        evaluation = service.evaluation(store, problem, run)
+        nodes = service.node_data(run, list(db.scalars(select(Node))))
+        run_settings = service.settings_of(run)
+    outbox = tmp_path / "outbox"
+    flower.simulate(evaluation, run_settings, nodes, lambda report: None, outbox=str(outbox))
+    sent = [json.loads(path.read_text()) for path in outbox.glob("*.json")]
+    assert len(sent) == 6  # three nodes, two rounds
+    shapes = learning.weight_shapes(evaluation.plan.architecture)
+    rows = {node.node_id: len(pd.read_parquet(node.path)) for node in nodes}
+    for message in sent:
+        records = message["records"]
+        assert set(records) == {"arrays", "metrics", "node"}
+        assert records["metrics"]["values"] == {"num-examples": rows[message["node"]]}
+        assert records["node"]["values"] == {"node": message["node"]}
+        assert [np.asarray(array).shape for array in records["arrays"]["arrays"]] == shapes

@@ -13,13 +13,16 @@ def test_a_solver_trains_a_model_from_python_and_predicts_with_it(client, federa
         assert register(client, federated, number).status_code == 201
     solver: Commons = commons_of(make_member("liam"))
     problem = solver.problems.get(federated.slug)
-    run = problem.train(rounds=2, local_epochs=2, min_nodes=3).wait(timeout=300)
+    private = {"clip_norm": 2.0, "noise_multiplier": 0.7}  # DP-SGD on every node
+    run = problem.train(rounds=2, local_epochs=2, min_nodes=3, **private).wait(timeout=300)
     assert run.state == "succeeded" and [one["number"] for one in run.completed_rounds] == [1, 2]
+    spent = [one["epsilon"] for one in run.completed_rounds]
+    assert 0 < spent[0] < spent[1]  # the privacy spent so far, reported each round
     model = solver.models.of_problem(federated.slug)[0]
     held_out, _ = evaluation_and_kept_rows()
     predicted = model.predict(held_out[model.architecture["features"]].head(20))
     truth = held_out["diagnosis"].head(20).tolist()
-    assert sum(one["label"] == label for one, label in zip(predicted, truth, strict=True)) >= 16
+    assert sum(one["label"] == label for one, label in zip(predicted, truth, strict=True)) >= 15
     saved = federated.files[0].parent / "model.npz"
     assert model.download(saved) == saved and saved.read_bytes().startswith(b"PK")
     with pytest.raises(RemoteError) as refused:
