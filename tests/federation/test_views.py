@@ -226,6 +226,24 @@ def test_the_model_page_shows_its_card_contributors_license_and_a_working_exampl
     assert predicted.json()["predictions"][0]["label"] in {"benign", "malignant"}
 
 
+def test_the_runs_creator_prices_the_model_and_submits_it_through_the_page(
+    client, browser, federated, nodes, solver, token_for, factory, settings, make_member
+):
+    run_id = start_by_api(client, token_for, solver, federated)
+    slug = finish(factory, settings, run_id, record_round(factory, run_id, nodes))
+    assert "Manage the model" not in browser(make_member("ana")).get(f"/models/{slug}").text
+    page = browser(solver)
+    assert "Manage the model" in page.get(f"/models/{slug}").text
+    bad = page.post(f"/models/{slug}/price", data=with_csrf(page, price="-1"))
+    assert bad.status_code == 422 and "Manage the model" in bad.text
+    priced = page.post(f"/models/{slug}/price", data=with_csrf(page, price="5"), follow_redirects=False)
+    assert (priced.status_code, priced.headers["location"]) == (303, f"/models/{slug}#manage")
+    assert "costs <strong>5 tokens</strong>, split among the contributors" in page.get(f"/models/{slug}").text
+    sent = page.post(f"/models/{slug}/submission", data=with_csrf(page), follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].endswith("/submissions")
+    assert f"federated model {slug}" in page.get(sent.headers["location"]).text
+
+
 # --- what is not there -------------------------------------------------------------------------------------
 
 

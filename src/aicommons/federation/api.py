@@ -5,13 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
 
 from aicommons.core import jobs
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.federation import service
 from aicommons.federation.models import TrainedModel, TrainingRun
 from aicommons.federation.schemas import (
+    ModelPrice,
     ModelRead,
     NodeCreate,
     NodeRead,
@@ -108,12 +108,8 @@ def predictions(
     return {"predictions": predicted, "fees": fees}
 
 
-class Price(BaseModel):
-    price: int = Field(ge=0, le=1_000_000)
-
-
 @router.put("/models/{slug}/price")
-def set_price(model: ModelBySlug, form: Price, actor: CurrentMember, session: DbSession) -> ModelRead:
+def set_price(model: ModelBySlug, form: ModelPrice, actor: CurrentMember, session: DbSession) -> ModelRead:
     """The tokens each prediction request costs (0: free); set by the member who started the run."""
     return ModelRead.model_validate(
         service.set_price(session=session, actor=actor, model=model, price=form.price)

@@ -152,3 +152,11 @@ class PredictionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rows: Annotated[list[dict[str, float | int | None]], Field(min_length=1, max_length=10_000)]
+
+
+class ModelPrice(BaseModel):
+    """What each prediction request of a model costs, in tokens (0: free)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: int = Field(ge=0, le=1_000_000)

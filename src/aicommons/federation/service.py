@@ -646,9 +646,18 @@ def _split_by_share(total: int, contributors: Sequence[dict[str, Any]]) -> dict[
     return {account: amount for account, amount in amounts.items() if amount > 0}
 
 
-def _require_creator(session: Session, actor: Member, model: TrainedModel) -> None:
+def manages(session: Session, member: Member | None, model: TrainedModel) -> bool:
+    """Whether the member started the model's run (or is an admin): they price and submit it."""
     run = session.get(TrainingRun, model.run_id)
-    if run is None or (run.created_by_id != actor.id and actor.role != GlobalRole.ADMIN):
+    return (
+        member is not None
+        and run is not None
+        and (run.created_by_id == member.id or member.role == GlobalRole.ADMIN)
+    )
+
+
+def _require_creator(session: Session, actor: Member, model: TrainedModel) -> None:
+    if not manages(session, actor, model):
         raise CommonsError(ErrorCode.FORBIDDEN, "only the member who started the run manages its model")
 
 

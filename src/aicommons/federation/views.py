@@ -3,7 +3,7 @@ run's live progress and rounds, and a model's card."""
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,7 +17,15 @@ from aicommons.communities.models import Community, Visibility
 from aicommons.core import jobs
 from aicommons.core.errors import CommonsError
 from aicommons.core.pagination import Page, PageRequest, page_request
-from aicommons.core.web import DbSession, FormData, PageRenderer, parse_form, require_csrf, wants_fragment
+from aicommons.core.web import (
+    DbSession,
+    FormData,
+    PageRenderer,
+    Pages,
+    parse_form,
+    require_csrf,
+    wants_fragment,
+)
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.datasets.models import Dataset, DatasetVersion
 from aicommons.federation import service
@@ -25,7 +33,7 @@ from aicommons.federation.api import ModelBySlug, RunById
 from aicommons.federation.learning import Family
 from aicommons.federation.models import Node, RunState, TrainedModel, TrainingRun
 from aicommons.federation.plans import StrategyName
-from aicommons.federation.schemas import RunCreate
+from aicommons.federation.schemas import ModelPrice, RunCreate
 from aicommons.ledger import tokens
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
@@ -210,12 +218,71 @@ def _node_names(session: Session, node_ids: Sequence[int]) -> dict[int, str]:
 
 
 @router.get("/models/{slug}")
-def show_model(request: Request, pages: PageRenderer, session: DbSession, model: ModelBySlug) -> Response:
+def show_model(
+    request: Request, pages: PageRenderer, session: DbSession, viewer: OptionalMember, model: ModelBySlug
+) -> Response:
     """The model's card: problem, metric per round, data used, contributors, license and how to use it."""
-    return pages.render(request, "federation/model.html", _model_page(request, session, model))
+    return pages.render(request, "federation/model.html", _model_page(request, session, model, viewer))
 
 
-def _model_page(request: Request, session: Session, model: TrainedModel) -> dict[str, Any]:
+@router.post("/models/{slug}/price")
+def price_model(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    viewer: PageMember,
+    model: ModelBySlug,
+) -> Response:
+    """The run's creator sets what each prediction request costs."""
+
+    def act() -> str:
+        form = parse_form(ModelPrice, data)
+        service.set_price(session=session, actor=viewer, model=model, price=form.price)
+        return f"/models/{model.slug}#manage"
+
+    return _act_on_model(request, pages, session=session, viewer=viewer, model=model, act=act)
+
+
+@router.post("/models/{slug}/submission")
+def submit_model(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    session: DbSession,
+    store: Store,
+    viewer: PageMember,
+    model: ModelBySlug,
+) -> Response:
+    """The run's creator submits the model's predictions to its problem's leaderboard."""
+
+    def act() -> str:
+        service.submit_to_leaderboard(session=session, store=store, actor=viewer, model=model)
+        return f"/problems/{model.problem_id}/submissions"
+
+    return _act_on_model(request, pages, session=session, viewer=viewer, model=model, act=act)
+
+
+def _act_on_model(
+    request: Request,
+    pages: Pages,
+    *,
+    session: Session,
+    viewer: Member,
+    model: TrainedModel,
+    act: Callable[[], str],
+) -> Response:
+    """Do `act` and go where it says, or show the model's page again with why it was refused."""
+    try:
+        return see_other(act())
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(session, error, {})
+        page = _model_page(request, session, model, viewer) | {"manage_errors": errors}
+        return pages.render(request, "federation/model.html", page, status_code=status)
+
+
+def _model_page(
+    request: Request, session: Session, model: TrainedModel, viewer: Member | None
+) -> dict[str, Any]:
     problem = problems.get(session=session, ref=str(model.problem_id), viewer=None)
     metric = Metric(problem.metric)
     scores = _scores([(int(row["round"]), row) for row in model.card.get("rounds", [])], metric)
@@ -231,6 +298,8 @@ def _model_page(request: Request, session: Session, model: TrainedModel) -> dict
         "license_url": SPDX_LICENSES.get(model.license),
         "base_url": str(request.base_url).rstrip("/"),
         "example": shlex.quote(json.dumps({"rows": [_example_row(model)]})),
+        "manager": service.manages(session, viewer, model),
+        "manage_errors": {},
         **_labels(),
     }
 
