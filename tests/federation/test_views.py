@@ -244,6 +244,17 @@ def test_the_runs_creator_prices_the_model_and_submits_it_through_the_page(
     assert f"federated model {slug}" in page.get(sent.headers["location"]).text
 
 
+def test_a_node_owner_sees_each_round_of_their_nodes_and_the_flagged_ones(
+    client, browser, federated, nodes, solver, token_for, factory
+):
+    run_id = start_by_api(client, token_for, solver, federated)
+    record_round(factory, run_id, nodes)
+    mine = browser(federated.owner).get("/nodes/mine").text
+    assert "clinic-0" in mine and "clinic-3" in mine and f'href="/runs/{run_id}"' in mine
+    assert "Left out: negative contribution: -0.03" in mine and "Counted" in mine
+    assert "You run no node" in browser(solver).get("/nodes/mine").text
+
+
 # --- what is not there -------------------------------------------------------------------------------------
 
 

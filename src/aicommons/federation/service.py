@@ -667,3 +667,22 @@ def _record_model(
     ledger.record(
         session, event, actor_id=actor.id, subject={"model": model.id, "problem": model.problem_id}, data=data
     )
+
+
+def nodes_of(*, session: Session, member: Member) -> list[Node]:
+    """The nodes a member runs."""
+    return list(session.scalars(select(Node).where(Node.owner_member_id == member.id).order_by(Node.id)))
+
+
+def rounds_of(*, session: Session, nodes: Sequence[Node], limit: int = 100) -> list[dict[str, Any]]:
+    """The latest rounds these nodes took part in, each with the node's part (value, reward, and why its
+    update was left out): how a node's owner sees that their update was counted, or flagged."""
+    names = {node.id: node.name for node in nodes}
+    joined = select(TrainingRound).join(RunNode, RunNode.run_id == TrainingRound.run_id)
+    query = joined.where(RunNode.node_id.in_(list(names))).order_by(TrainingRound.created_at.desc())
+    found = []
+    for row in session.scalars(query.limit(limit)).unique():
+        for part in row.participants:
+            if part["node"] in names:
+                found.append({"run": row.run_id, "round": row.number, "node": names[part["node"]], **part})
+    return found

@@ -217,6 +217,16 @@ def _node_names(session: Session, node_ids: Sequence[int]) -> dict[int, str]:
 # --- a model -----------------------------------------------------------------------------------------------
 
 
+@router.get("/nodes/mine")
+def my_nodes(request: Request, pages: PageRenderer, session: DbSession, viewer: PageMember) -> Response:
+    """The nodes a member runs, and their part in recent rounds: counted, rewarded, or flagged."""
+    nodes = service.nodes_of(session=session, member=viewer)
+    rounds = service.rounds_of(session=session, nodes=nodes)
+    return pages.render(
+        request, "federation/nodes.html", {"viewer": viewer, "nodes": nodes, "rounds": rounds}
+    )
+
+
 @router.get("/models/{slug}")
 def show_model(
     request: Request, pages: PageRenderer, session: DbSession, viewer: OptionalMember, model: ModelBySlug
