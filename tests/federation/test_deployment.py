@@ -1,6 +1,7 @@
 """Flower's Deployment Engine as docs/federated-deployment.md runs it: a SuperLink, the commons, and three
 nodes started with `aicommons node start`, each its own process; a run trains on them."""
 
+import ipaddress
 import os
 import signal
 import socket
@@ -8,10 +9,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import aicommons.app
 from tests.conftest import LiveServer
@@ -51,13 +58,32 @@ def stop(processes: list[subprocess.Popen]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def superlink(tmp_path: Path) -> Iterator[str]:
-    """A SuperLink on a free port, without TLS, leaving the server's side of runs to the commons."""
-    port = free_port()
+@dataclass(frozen=True)
+class Link:
+    address: str
+    certificates: Path | None  # the CA certificate, when the SuperLink has TLS and admits nodes by key
+
+
+@pytest.fixture(params=["insecure", "tls"])
+def superlink(request, tmp_path: Path) -> Iterator[Link]:
+    """A SuperLink on a free port leaving the server's side of runs to the commons: without TLS, or with
+    TLS and node authentication (it admits only the SuperNodes whose keys the commons registered)."""
+    port, ca = free_port(), None
+    security = ["--insecure"]
+    if request.param == "tls":
+        ca, certificate, key = certificates(tmp_path / "certificates")
+        security = [
+            "--ssl-ca-certfile",
+            str(ca),
+            "--ssl-certfile",
+            str(certificate),
+            "--ssl-keyfile",
+            str(key),
+        ]
+        security.append("--enable-supernode-auth")
     command = [
         str(BIN / "flower-superlink"),
-        "--insecure",
+        *security,
         "--disable-runtime-dependency-installation",
         "--isolation",
         "process",
@@ -75,29 +101,70 @@ def superlink(tmp_path: Path) -> Iterator[str]:
             start_new_session=True,
         )
     try:
-        wait_for(lambda: _healthy(port), "the SuperLink's start", 60)
-        yield f"127.0.0.1:{port}"
+        wait_for(lambda: _healthy(port, ca), "the SuperLink's start", 60)
+        yield Link(f"127.0.0.1:{port}", ca)
     finally:
         stop([process])
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, ca: Path | None) -> bool:
+    scheme = "https" if ca else "http"
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+        answer = httpx.get(f"{scheme}://127.0.0.1:{port}/health", timeout=1, verify=str(ca) if ca else True)
+        return answer.status_code == 200
     except httpx.HTTPError:
         return False
 
 
+def certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate it signed for 127.0.0.1 with its key: the SuperLink's TLS files."""
+    folder.mkdir(parents=True)
+    ca_key, key = ec.generate_private_key(ec.SECP384R1()), ec.generate_private_key(ec.SECP384R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    now = datetime.now(UTC)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.crt", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    pem = serialization.PrivateFormat.TraditionalOpenSSL
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, pem, serialization.NoEncryption()))
+    return paths
+
+
 @pytest.fixture
-def commons(settings, superlink) -> Iterator[str]:
+def commons(settings, superlink: Link) -> Iterator[str]:
     """The commons with its job worker, configured with the SuperLink."""
-    configured = settings.model_copy(update={"run_worker": True, "superlink": superlink})
+    link = {"superlink": superlink.address, "superlink_certificates": superlink.certificates}
+    configured = settings.model_copy(update={"run_worker": True} | link)
     with LiveServer(aicommons.app.create_app(configured)) as url:
         yield url
 
 
 def test_three_node_processes_train_a_run_started_at_the_commons(
-    commons, federated, make_member, token_for, tmp_path
+    commons, superlink, federated, make_member, token_for, tmp_path
 ):
     if "postgresql" in federated.database:
         pytest.skip("one engine test is enough: the database side is the simulation tests'")
@@ -122,6 +189,7 @@ def test_three_node_processes_train_a_run_started_at_the_commons(
             f"clinic-{number}",
             "--port",
             str(free_port()),
+            *(["--root-certificates", str(superlink.certificates)] if superlink.certificates else []),
         ]
         environment = flower_environment(tmp_path / f"node-{number}") | {
             "AICOMMONS_CONFIG_DIR": str(tmp_path / f"config-{number}")

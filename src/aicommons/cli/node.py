@@ -75,7 +75,7 @@ def start(
         errors.print("[red]no_superlink:[/red] the commons has no SuperLink; pass --superlink HOST:PORT")
         raise typer.Exit(EXIT_ERROR)
     console.print(f"Node {node['id']} ({node_name}) trains on {rows:,} rows of {data}; SuperLink {address}.")
-    raise typer.Exit(_supernode(address, port, root_certificates, node["id"], data, policy))
+    raise typer.Exit(_supernode(address, port, root_certificates, node["id"], node_name, data, policy))
 
 
 def _policy_fields(policy: NodePolicy) -> dict[str, Any]:
@@ -114,10 +114,14 @@ def _shape(data: Path) -> tuple[list[str], int]:
     return table.column_names, table.num_rows
 
 
+def _key_path(name: str) -> Path:
+    return credentials_path().parent / "nodes" / f"{name}.key"
+
+
 def _public_key(name: str) -> str:
     """The node's public key (OpenSSH, ECDSA P-384, as Flower's SuperNode authentication takes it); the
     private key is made once and kept next to the saved tokens, readable by the owner only."""
-    path = credentials_path().parent / "nodes" / f"{name}.key"
+    path = _key_path(name)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         private = ec.generate_private_key(ec.SECP384R1())
@@ -134,12 +138,20 @@ def _public_key(name: str) -> str:
 
 
 def _supernode(
-    address: str, port: int, certificates: Path | None, node_id: int, data: Path, policy: NodePolicy
+    address: str,
+    port: int,
+    certificates: Path | None,
+    node_id: int,
+    name: str,
+    data: Path,
+    policy: NodePolicy,
 ) -> int:
     """Run Flower's SuperNode for this node until it stops (Ctrl-C); its exit code."""
     node = NodeData(node_id, str(data.resolve()), policy)
     config = plans.node_config(node)
     security = ["--root-certificates", str(certificates)] if certificates else ["--insecure"]
+    if certificates:  # with TLS the SuperLink admits the nodes the commons registered, by their keys
+        security += ["--auth-supernode-private-key", str(_key_path(name))]
     command = [
         _flower("flower-supernode"),
         *security,

@@ -64,6 +64,7 @@ class ErrorCode(Enum):
     NOT_ENOUGH_NODES = ("not_enough_nodes", 409, "Too few of the problem's nodes accept this run")
     RUN_NOT_FOUND = ("run_not_found", 404, "No such training run")
     MODEL_NOT_FOUND = ("model_not_found", 404, "No such model")
+    SUPERLINK_REFUSED = ("superlink_refused", 502, "The Flower SuperLink did not admit the node")
 
     @property
     def code(self) -> str:

@@ -45,9 +45,17 @@ def federation(settings: AppSettings) -> dict[str, str | None]:
 
 
 @router.post("/nodes", status_code=status.HTTP_201_CREATED)
-def register_node(form: NodeCreate, actor: CurrentMember, session: DbSession) -> NodeRead:
-    """A node for a federated dataset you own, with the policy it trains under."""
-    return NodeRead.model_validate(service.register_node(session=session, actor=actor, form=form))
+def register_node(
+    form: NodeCreate, actor: CurrentMember, session: DbSession, settings: AppSettings
+) -> NodeRead:
+    """A node for a federated dataset you own, with the policy it trains under; with a SuperLink that
+    authenticates SuperNodes, the node's key is admitted there too."""
+    certificates = settings.superlink_certificates
+    superlink = (
+        service.SuperLink(settings.superlink, certificates) if settings.superlink and certificates else None
+    )
+    node = service.register_node(session=session, actor=actor, form=form, superlink=superlink)
+    return NodeRead.model_validate(node)
 
 
 @router.get("/problems/{ref}/nodes")

@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flwr.cli.build import build_fab_from_files
 from flwr.common.config import get_fused_config_from_fab
 from flwr.common.constant import SubStatus
 from flwr.common.serde import context_from_proto, fab_to_proto, run_from_proto, user_config_to_proto
-from flwr.proto.control_pb2 import StartRunRequest
+from flwr.proto.control_pb2 import RegisterNodeRequest, StartRunRequest
 from flwr.proto.runtime_pb2 import (
     AcquireTaskRequest,
     PullTaskInputRequest,
@@ -32,6 +34,7 @@ from flwr.supercore.constant import TaskType
 from flwr.supercore.control.control_http_client import ControlHttpClient
 from flwr.supercore.fab import Fab
 from flwr.supercore.interceptors import RuntimeVersionHttpInterceptor
+from flwr.supercore.primitives.asymmetric import public_key_to_bytes
 from flwr.supercore.runtime import RuntimeHttpClient
 from flwr.supercore.task_identity import TaskIdentity
 from flwr.superlink.grid import HttpGrid
@@ -152,3 +155,19 @@ def _beat(runtime: Any, stop: threading.Event) -> None:
             runtime.SendTaskHeartbeat(SendTaskHeartbeatRequest())
         except Exception:
             continue
+
+
+def admit(*, superlink: str, certificates: bytes, public_key: str, name: str) -> int:
+    """Register a node's public key (OpenSSH, a NIST EC key) with a SuperLink that authenticates its
+    SuperNodes (`--enable-supernode-auth`); the SuperLink's id of the node."""
+    key = serialization.load_ssh_public_key(public_key.encode())
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("a SuperNode's key is an elliptic-curve key (ECDSA on a NIST curve)")
+    control = _clients(superlink, certificates, ControlHttpClient, "flwr CLI")
+    try:
+        admitted = control.RegisterNode(RegisterNodeRequest(public_key=public_key_to_bytes(key), name=name))
+    finally:
+        control.close()
+    if not admitted.node_id:
+        raise RuntimeError(f"the SuperLink at {superlink} did not admit node {name}")
+    return int(admitted.node_id)

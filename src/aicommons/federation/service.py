@@ -9,6 +9,7 @@ the model belongs to its contributors by their summed contributions.
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,17 @@ NUMERIC = (pa.types.is_integer, pa.types.is_floating)
 # --- nodes -------------------------------------------------------------------------------------------------
 
 
-def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
+@dataclass(frozen=True)
+class SuperLink:
+    """The commons' SuperLink where it authenticates SuperNodes (with TLS): its address and CA certificate."""
+
+    address: str
+    certificates: Path
+
+
+def register_node(
+    *, session: Session, actor: Member, form: NodeCreate, superlink: SuperLink | None = None
+) -> Node:
     """A node for the latest version of a federated dataset, run by one of its owners (for a community's
     dataset, each steward or organizer may run one); a simulated node's file is checked against the
     version's published schema. The node's rewards go to whoever runs it."""
@@ -77,11 +88,31 @@ def register_node(*, session: Session, actor: Member, form: NodeCreate) -> Node:
     _refuse_taken_name(session, dataset, form.name)
     session.add(node)
     session.flush()
+    if superlink is not None and node.public_key is not None:
+        _admit(superlink, node)
     facts = {"node": node.id, "dataset": dataset.id, "version": version.id, "rows": rows}
     ledger.record(
         session, "federation:node:register", actor_id=actor.id, subject={"node": node.id}, data=facts
     )
     return node
+
+
+def _admit(superlink: SuperLink, node: Node) -> None:
+    """Register a deployed node's key with the SuperLink, so that its SuperNode may connect; refused, the
+    node is not registered at the commons either."""
+    from aicommons.federation import deployment  # Flower takes seconds to import: only when needed
+
+    try:
+        deployment.admit(
+            superlink=superlink.address,
+            certificates=superlink.certificates.read_bytes(),
+            public_key=node.public_key or "",
+            name=node.name,
+        )
+    except (OSError, ValueError, RuntimeError) as error:
+        raise CommonsError(
+            ErrorCode.SUPERLINK_REFUSED, f"the SuperLink did not admit the node: {error}"
+        ) from None
 
 
 def _same_node(session: Session, dataset: Dataset, actor: Member, form: NodeCreate) -> Node | None:
