@@ -135,7 +135,9 @@ def _strategy(
     common: dict[str, Any] = {
         "fraction_train": fraction,
         "fraction_evaluate": 0.0,  # the server evaluates on the problem's rows; nodes keep theirs
-        "min_train_nodes": min_nodes,
+        # every expected node in every round it is sampled for: Flower sizes a round's sample from the nodes
+        # registered when the round starts, which in a simulation may be before all of them registered
+        "min_train_nodes": max(min_nodes, int(expected_nodes * fraction)),
         "min_available_nodes": max(min_nodes, expected_nodes),
     }
     if name is StrategyName.FEDPROX:
