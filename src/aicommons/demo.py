@@ -2,8 +2,7 @@
 
 import random
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community, Role
 from aicommons.communities.schemas import CommunityCreate, CommunityRegister
-from aicommons.core.blobs import BlobStore, sha256_of
+from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Job, JobContext, JobState
 from aicommons.core.security import hash_password
@@ -590,11 +589,7 @@ def _frame(spec: DemoDataset) -> Any:
 
 def _publish_csv(session: Session, store: BlobStore, publisher: Member, dataset: Dataset, frame: Any) -> None:
     """Upload the frame as CSV the way the API does: into the store's scratch space, then publish."""
-    with store.scratch(".csv") as path:
-        frame.to_csv(path, index=False)
-        upload = datasets.Upload(
-            path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size
-        )
+    with datasets.csv_upload(store, frame) as upload:
         datasets.publish(session=session, store=store, actor=publisher, dataset=dataset, upload=upload)
 
 
@@ -818,17 +813,9 @@ def _add_problem(
         spec.form | {"opens_at": window[0], "closes_at": window[1], "input": version, "datasets": [version]}
     )
     problem = problems.create(session=session, creator=owner, form=form)
-    with _csv(store, held_out) as upload:
+    with datasets.csv_upload(store, held_out) as upload:
         problems.set_evaluation(session=session, store=store, actor=owner, problem=problem, upload=upload)
     return problems.publish(session=session, actor=owner, problem=problem)
-
-
-@contextmanager
-def _csv(store: BlobStore, frame: Any) -> Iterator[datasets.Upload]:
-    """The frame as an uploaded CSV in the store's scratch space, as the API receives one."""
-    with store.scratch(".csv") as path:
-        frame.to_csv(path, index=False)
-        yield datasets.Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
 
 
 def _submit_baseline(
@@ -848,7 +835,7 @@ def _submit_baseline(
             problems.join_team(session=session, problem=problem, member=people[handle], team_name=solver.team)
     predictions = _predict(problem, solver.model, train, held_out)
     used = problem.dataset_versions if solver.declares else []
-    with _csv(store, predictions) as upload:
+    with datasets.csv_upload(store, predictions) as upload:
         return problems.submit(
             session=session,
             store=store,

@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community
 from aicommons.core import jobs
-from aicommons.core.blobs import BlobStore
+from aicommons.core.blobs import BlobStore, sha256_of
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
@@ -57,6 +58,14 @@ class Upload:
     file_format: str
     sha256: str
     size: int
+
+
+@contextmanager
+def csv_upload(store: BlobStore, frame: Any) -> Iterator[Upload]:
+    """A pandas frame as an uploaded CSV in the store's scratch space, as the API would receive it."""
+    with store.scratch(".csv") as path:
+        frame.to_csv(path, index=False)
+        yield Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
 
 
 def create(*, session: Session, creator: Member, form: DatasetCreate) -> Dataset:

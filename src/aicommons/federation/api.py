@@ -1,6 +1,5 @@
 """JSON routes of federated learning: nodes, training runs, and the models they make."""
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
@@ -111,9 +110,7 @@ def predictions(
 ) -> dict[str, Any]:
     """Predictions for rows of the model's feature columns; a priced model's fee is split among its
     contributors by share."""
-    predicted = service.predict(store=store, model=model, rows=request.rows)
-    fees = service.charge(session=session, payer=payer, model=model, request_key=uuid.uuid4().hex)
-    return {"predictions": predicted, "fees": fees}
+    return service.answer(session=session, store=store, payer=payer, model=model, rows=request.rows)
 
 
 @router.put("/models/{slug}/price")

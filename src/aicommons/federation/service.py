@@ -8,6 +8,7 @@ the model belongs to its contributors by their summed contributions.
 """
 
 import io
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicommons.core import jobs
-from aicommons.core.blobs import BlobStore, sha256_of
+from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.slugs import free_slug, slugify
 from aicommons.datasets import permissions as dataset_permissions
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, DatasetVersion, Policy
-from aicommons.datasets.service import Upload
 from aicommons.federation import learning, plans
 from aicommons.federation.learning import Architecture, Family, Training
 from aicommons.federation.models import Node, RunNode, RunState, TrainedModel, TrainingRound, TrainingRun
@@ -558,6 +558,21 @@ def weights_of(store: BlobStore, model: TrainedModel) -> list[Any]:
         return [saved[f"arr_{index}"] for index in range(len(saved.files))]
 
 
+def answer(
+    *,
+    session: Session,
+    store: BlobStore,
+    payer: Member | None,
+    model: TrainedModel,
+    rows: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """A prediction request: the predictions, then the fee of a priced model (a refused request costs
+    nothing), split among its contributors by share."""
+    predicted = predict(store=store, model=model, rows=rows)
+    fees = _charge(session=session, payer=payer, model=model, request_key=uuid.uuid4().hex)
+    return {"predictions": predicted, "fees": fees}
+
+
 def predict(*, store: BlobStore, model: TrainedModel, rows: Sequence[dict[str, Any]]) -> list[Any]:
     """The model's predictions for rows of its feature columns: a label with its class probabilities, or a
     number."""
@@ -605,9 +620,7 @@ def submit_to_leaderboard(
     output = _outputs(store, model, frame[list(model.architecture["features"])].to_numpy(dtype=np.float64))
     answers = _submission_frame(problem, frame[problem.id_column], output)
     used = sorted({row["dataset_version"] for row in model.card["data"]} & set(problem.dataset_versions))
-    with store.scratch(".csv") as path:
-        answers.to_csv(path, index=False)
-        upload = Upload(path=path, file_format="csv", sha256=sha256_of(path), size=path.stat().st_size)
+    with datasets.csv_upload(store, answers) as upload:
         return problems.submit(
             session=session,
             store=store,
@@ -643,7 +656,7 @@ def set_price(*, session: Session, actor: Member, model: TrainedModel, price: in
     return model
 
 
-def charge(
+def _charge(
     *, session: Session, payer: Member | None, model: TrainedModel, request_key: str
 ) -> dict[str, int]:
     """A paid prediction request's fee, split among the model's contributors by share, on the log."""
