@@ -14,11 +14,15 @@ from aicommons import __version__
 from aicommons.communities import api as communities_api
 from aicommons.communities import service as communities
 from aicommons.communities import views as communities_views
+from aicommons.concerns import api as concerns_api
+from aicommons.concerns import views as concerns_views
 from aicommons.core import jobs
 from aicommons.core.blobs import BlobStore
 from aicommons.core.config import Settings
 from aicommons.core.db import make_engine, make_session_factory, unit_of_work
+from aicommons.core.markdown import render as markdown
 from aicommons.core.problems import install_problem_handlers
+from aicommons.core.ratelimit import RateHit  # noqa: F401 (its table, used by several domains)
 from aicommons.core.sdg import goals
 from aicommons.core.security import ensure_signing_key
 from aicommons.core.web import Pages
@@ -26,10 +30,17 @@ from aicommons.datasets import api as datasets_api
 from aicommons.datasets import service as datasets
 from aicommons.datasets import views as datasets_views
 from aicommons.datasets.jobs import statistics_job
+from aicommons.events import api as events_api
+from aicommons.events import views as events_views
 from aicommons.federation import api as federation_api
 from aicommons.federation import service as federation
 from aicommons.federation import views as federation_views
 from aicommons.federation.jobs import Engines, training_job
+from aicommons.insights import api as insights_api
+from aicommons.insights import views as insights_views
+from aicommons.insights.jobs import digest_chore
+from aicommons.journeys import api as journeys_api
+from aicommons.journeys import views as journeys_views
 from aicommons.ledger import api as ledger_api
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens, witness
@@ -38,6 +49,7 @@ from aicommons.ledger.note import Signer
 from aicommons.members import api as members_api
 from aicommons.members import views as members_views
 from aicommons.members.auth import optional_member
+from aicommons.members.notifications import Notification  # noqa: F401 (its table, for every domain)
 from aicommons.problems import api as problems_api
 from aicommons.problems import service as problems
 from aicommons.problems import views as problems_views
@@ -95,11 +107,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger_api.router,
         members_api.router,
         communities_api.router,
+        insights_api.router,
+        concerns_api.router,
+        events_api.router,
+        journeys_api.router,
         datasets_api.router,
         problems_api.router,
         federation_api.router,
         members_views.router,
         communities_views.router,
+        insights_views.router,
+        concerns_views.router,
+        events_views.router,
+        journeys_views.router,
         datasets_views.router,
         problems_views.router,
         federation_views.router,
@@ -118,8 +138,8 @@ def log_identity(settings: Settings) -> ledger.LogIdentity:
 
 
 def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.LogIdentity) -> jobs.Worker:
-    """A job worker whose chores between jobs are to sequence the log, close the problems due and have
-    witnesses cosign the log."""
+    """A job worker whose chores between jobs are to sequence the log, close the problems due, send the
+    daily digests of subscriptions and have witnesses cosign the log."""
 
     def sequence() -> None:
         with unit_of_work(factory) as session:
@@ -133,11 +153,12 @@ def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.
         job_handlers(settings),
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
-        chores=[sequence, close_chore(factory), *witnessing],
+        chores=[sequence, close_chore(factory), digest_chore(factory), *witnessing],
     )
 
 
 def _templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=WEB_ROOT / "templates")
     templates.env.globals |= {"commons_name": settings.name, "version": __version__, "sdg_goals": goals()}
+    templates.env.filters["markdown"] = markdown
     return templates

@@ -945,7 +945,7 @@ def _seed_federation(
         path = node_dir / f"{name}.parquet"
         training.iloc[rows].drop(columns=["patient"]).to_parquet(path, index=False)
         form = NodeCreate(name=name, dataset="diabetes-progression", data_path=str(path))
-        federation.register_node(session=session, actor=people[handle], form=form)
+        federation.register_node(session=session, actor=people[handle], form=form, node_dir=node_dir)
     problem = problems.get(session=session, ref=FEDERATED_PROBLEM, viewer=None)
     federation.start_run(
         session=session, store=store, actor=people["jonas"], problem=problem, form=RunCreate(**DEMO_RUN)

@@ -12,12 +12,13 @@ DOMAIN_ORDER = [
     "insights",
     "concerns",
     "events",
+    "journeys",
     "datasets",
     "problems",
     "federation",
     "governance",
 ]
-PEERS = {"insights", "concerns", "events"}  # listed side by side: none imports another
+PEERS = {"insights", "concerns", "events", "journeys"}  # side by side: none imports another
 
 
 def imports_of(path: Path) -> set[str]:

@@ -41,7 +41,9 @@ def set_up_clinics(page: Any, folder: Path) -> str:
 def test_a_solver_starts_a_run_watches_it_train_and_opens_its_model(new_page, tmp_path: Path, shots):
     owner = new_page()
     sign_up(owner, "ines")
-    slug = set_up_clinics(owner, tmp_path)
+    folder = tmp_path / "data" / "nodes"  # the served commons' node_dir
+    folder.mkdir(parents=True)
+    slug = set_up_clinics(owner, folder)
 
     solver = new_page()
     sign_up(solver, "jonas")

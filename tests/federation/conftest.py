@@ -70,7 +70,8 @@ def federated(client, make_member, token_for, tmp_path, settings) -> FederatedPr
     )
     assert sent.status_code == 200, sent.text
     assert client.post(f"/api/v1/problems/{problem}/publish", headers=headers).status_code == 200
-    files = node_files(kept, tmp_path, 4, poisoned=3)
+    settings.node_dir.mkdir(parents=True, exist_ok=True)
+    files = node_files(kept, settings.node_dir, 4, poisoned=3)
     return FederatedProblem(
         problem, dataset, owner, headers, files, list(kept.columns), settings.resolved_database_url
     )

@@ -20,8 +20,9 @@ from tests.federation.conftest import register
 
 
 def test_only_the_datasets_owners_register_nodes_with_files_that_match_its_schema(
-    client, federated, make_member, token_for, tmp_path
+    client, federated, make_member, token_for, settings
 ):
+    tmp_path = settings.node_dir
     assert register(client, federated, 0).status_code == 201
     again = register(client, federated, 1, name="clinic-0")
     assert (again.status_code, again.json()["code"]) == (409, "node_exists")
@@ -33,6 +34,9 @@ def test_only_the_datasets_owners_register_nodes_with_files_that_match_its_schem
     other.write_text("case,height\nc1,170\n")
     wrong = register(client, federated, 1, data_path=str(other))
     assert wrong.json()["code"] == "bad_data" and "lacks the published columns" in wrong.json()["detail"]
+    for outside in [settings.data_dir / "aicommons.db", settings.node_dir / ".." / "signing.key", "/etc/passwd"]:
+        escaped = register(client, federated, 1, data_path=str(outside))
+        assert escaped.json()["code"] == "bad_data" and "must lie in" in escaped.json()["detail"]
     both = register(client, federated, 1, public_key="ed25519:" + "a" * 40)
     assert (both.status_code, both.json()["code"]) == (422, "validation_failed")
     listed = client.get(f"/api/v1/problems/{federated.slug}/nodes").json()

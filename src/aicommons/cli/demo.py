@@ -28,7 +28,7 @@ def demo(
                 seed(
                     session,
                     store=BlobStore(settings.blob_dir),
-                    node_dir=settings.data_dir / "nodes",
+                    node_dir=settings.node_dir,
                     progress=lambda step: progress.update(task, description=f"Seeded {step}"),
                 )
             console.print("Seeded the demo commons.")

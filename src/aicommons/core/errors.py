@@ -65,6 +65,21 @@ class ErrorCode(Enum):
     RUN_NOT_FOUND = ("run_not_found", 404, "No such training run")
     MODEL_NOT_FOUND = ("model_not_found", 404, "No such model")
     SUPERLINK_REFUSED = ("superlink_refused", 502, "The Flower SuperLink did not admit the node")
+    RATE_LIMITED = ("rate_limited", 429, "Too many requests; wait a little and try again")
+    # insights
+    INSIGHT_NOT_FOUND = ("insight_not_found", 404, "No such insight")
+    NOT_A_QUESTION = ("not_a_question", 409, "Only a question has an accepted answer")
+    REPLY_NOT_FOUND = ("reply_not_found", 404, "No such reply to this insight")
+    ALREADY_REUSED = ("already_reused", 409, "The community already recorded reusing this insight")
+    SUBSCRIPTION_NOT_FOUND = ("subscription_not_found", 404, "No such subscription")
+    # concerns
+    CONCERN_NOT_FOUND = ("concern_not_found", 404, "No such concern")
+    BAD_TRANSITION = ("bad_transition", 409, "The concern cannot move to that status from its current one")
+    ALREADY_CORROBORATED = ("already_corroborated", 409, "You already said you have seen this too")
+    # events
+    EVENT_NOT_FOUND = ("event_not_found", 404, "No such event")
+    EVENT_OVER = ("event_over", 409, "The event is over")
+    # journeys
 
     @property
     def code(self) -> str:

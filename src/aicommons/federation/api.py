@@ -53,7 +53,9 @@ def register_node(
     superlink = (
         service.SuperLink(settings.superlink, certificates) if settings.superlink and certificates else None
     )
-    node = service.register_node(session=session, actor=actor, form=form, superlink=superlink)
+    node = service.register_node(
+        session=session, actor=actor, form=form, node_dir=settings.node_dir, superlink=superlink
+    )
     return NodeRead.model_validate(node)
 
 

@@ -58,11 +58,16 @@ class SuperLink:
 
 
 def register_node(
-    *, session: Session, actor: Member, form: NodeCreate, superlink: SuperLink | None = None
+    *,
+    session: Session,
+    actor: Member,
+    form: NodeCreate,
+    node_dir: Path,
+    superlink: SuperLink | None = None,
 ) -> Node:
     """A node for the latest version of a federated dataset, run by one of its owners (for a community's
-    dataset, each steward or organizer may run one); a simulated node's file is checked against the
-    version's published schema. The node's rewards go to whoever runs it."""
+    dataset, each steward or organizer may run one); a simulated node's file must lie in `node_dir` and
+    is checked against the version's published schema. The node's rewards go to whoever runs it."""
     dataset = datasets.get(session=session, ref=form.dataset)
     if not dataset_permissions.is_owner(session, dataset, actor):
         raise CommonsError(ErrorCode.FORBIDDEN, "only the dataset's owners run its nodes")
@@ -72,7 +77,7 @@ def register_node(
     again = _same_node(session, dataset, actor, form)
     if again is not None:
         return again
-    rows = _checked_rows(form.data_path, version) if form.data_path else int(form.rows or 0)
+    rows = _checked_rows(form.data_path, node_dir, version) if form.data_path else int(form.rows or 0)
     node = Node(
         name=form.name,
         dataset_id=dataset.id,
@@ -138,9 +143,12 @@ def _latest_version(session: Session, dataset: Dataset) -> DatasetVersion:
     return version
 
 
-def _checked_rows(path: str, version: DatasetVersion) -> int:
-    """The rows of a node's file, which must have every column of the published schema."""
-    source = Path(path)
+def _checked_rows(path: str, node_dir: Path, version: DatasetVersion) -> int:
+    """The rows of a node's file, which must lie in `node_dir` and have every column of the published
+    schema."""
+    source = Path(path).resolve()
+    if not source.is_relative_to(node_dir.resolve()):
+        raise CommonsError(ErrorCode.BAD_DATA, f"a simulated node's data file must lie in {node_dir}")
     if not source.is_file():
         raise CommonsError(ErrorCode.BAD_DATA, f"the node's data file {path} does not exist")
     try:
