@@ -34,7 +34,8 @@ def test_only_the_datasets_owners_register_nodes_with_files_that_match_its_schem
     other.write_text("case,height\nc1,170\n")
     wrong = register(client, federated, 1, data_path=str(other))
     assert wrong.json()["code"] == "bad_data" and "lacks the published columns" in wrong.json()["detail"]
-    outside_files = [settings.data_dir / "aicommons.db", settings.node_dir / ".." / "signing.key", "/etc/passwd"]
+    database, key = settings.data_dir / "aicommons.db", settings.node_dir / ".." / "signing.key"
+    outside_files = [database, key, "/etc/passwd"]
     for outside in outside_files:
         escaped = register(client, federated, 1, data_path=str(outside))
         assert escaped.json()["code"] == "bad_data" and "must lie in" in escaped.json()["detail"]
