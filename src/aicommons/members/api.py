@@ -8,12 +8,14 @@ from aicommons.core import jobs
 from aicommons.core.pagination import PageRequest, page_request
 from aicommons.core.web import DbSession
 from aicommons.ledger import tokens
-from aicommons.members import service
+from aicommons.members import notifications, service
 from aicommons.members.auth import CurrentMember
 from aicommons.members.schemas import (
     AccountRead,
     MemberRead,
     MeRead,
+    NotificationPage,
+    NotificationRead,
     ProfileUpdate,
     RoleUpdate,
     SignUp,
@@ -106,3 +108,24 @@ def set_role(handle: str, change: RoleUpdate, actor: CurrentMember, session: DbS
 def job_status(job_id: int, member: CurrentMember, session: DbSession) -> jobs.JobRead:
     """A background job's state and progress, for the member who submitted it (or an admin)."""
     return jobs.JobRead.model_validate(service.job_for(session=session, viewer=member, job_id=job_id))
+
+
+@router.get("/me/notifications")
+def my_notifications(
+    member: CurrentMember, session: DbSession, page: Annotated[PageRequest, Depends(page_request)]
+) -> NotificationPage:
+    """Your notifications, newest first (digests of your subscriptions, waitlist places, votes)."""
+    found = notifications.list_for(session, member, page)
+    return NotificationPage(
+        items=[NotificationRead.model_validate(note) for note in found.items],
+        unread=notifications.unread_count(session, member),
+        total=found.total,
+        page=found.page,
+        size=found.size,
+    )
+
+
+@router.post("/me/notifications/read", status_code=status.HTTP_204_NO_CONTENT)
+def mark_notifications_read(member: CurrentMember, session: DbSession) -> None:
+    """Mark every notification of yours as read."""
+    notifications.mark_all_read(session, member)

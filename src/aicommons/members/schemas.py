@@ -138,3 +138,23 @@ class TokenCreated(TokenRead):
     @classmethod
     def of(cls, token: object, secret: str) -> "TokenCreated":
         return cls.model_validate({**TokenRead.model_validate(token).model_dump(), "secret": secret})
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    url: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationRead]
+    unread: int
+    total: int
+    page: int
+    size: int

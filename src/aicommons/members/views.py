@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from aicommons.core.web import (
 )
 from aicommons.ledger import tokens
 from aicommons.ledger.models import Transfer
-from aicommons.members import service
+from aicommons.members import notifications, service
 from aicommons.members.auth import LOGIN_COOKIE, OptionalMember, PageMember, set_login_cookie
 from aicommons.members.models import Member
 from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate, TransferCreate
@@ -281,3 +281,25 @@ def job_progress(
     if job.state in FINISHED:
         response.headers["HX-Trigger"] = "job-finished"
     return response
+
+
+@router.get("/notifications")
+def notifications_page(
+    request: Request, pages: PageRenderer, session: DbSession, viewer: PageMember, page: Paging
+) -> Response:
+    """The member's notifications, newest first, unread ones marked."""
+    found = notifications.list_for(session, viewer, page)
+    return pages.render(request, "members/notifications.html", {"viewer": viewer, "found": found})
+
+
+@router.get("/notifications/count")
+def unread_badge(request: Request, session: DbSession, viewer: OptionalMember) -> Response:
+    """The navigation's link text: "Notifications" and, when some are unread, their count."""
+    unread = notifications.unread_count(session, viewer) if viewer else 0
+    return HTMLResponse(f'Notifications <span class="badge">{unread}</span>' if unread else "Notifications")
+
+
+@router.post("/notifications/read")
+def mark_notifications_read(session: DbSession, viewer: PageMember) -> Response:
+    notifications.mark_all_read(session, viewer)
+    return see_other("/notifications")
