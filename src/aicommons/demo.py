@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aicommons.communities import service as communities
 from aicommons.communities.models import Community, Role
 from aicommons.communities.schemas import CommunityCreate, CommunityRegister
+from aicommons.concerns import demo as concerns_demo
 from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.jobs import Job, JobContext, JobState
@@ -310,6 +311,8 @@ def seed(
         communities.request_stats_refresh(session=session, actor=people["amina"], community=community)
     _gifts(session, people)
     progress("tokens and transfers")
+    concerns_demo.seed(session, people)
+    progress(f"{len(concerns_demo.CONCERNS)} concerns")
     _seed_datasets(session, people, store)
     progress(f"{len(DATASETS)} datasets")
     training_parts = _seed_problems(session, people, store)
