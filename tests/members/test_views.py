@@ -1,6 +1,9 @@
 """Pages without a browser: redirects to the login page, CSRF, and forms that must not crash."""
 
+import pytest
+
 from aicommons.core.web import CSRF_COOKIE
+from aicommons.members.models import GlobalRole
 
 
 def csrf(client) -> str:
@@ -77,3 +80,14 @@ def test_an_error_page_still_shows_who_is_logged_in(client, make_member):
     assert response.status_code == 404
     assert "Zainab" in response.text
     assert "Log out" in response.text
+
+
+@pytest.mark.parametrize(
+    ("role", "linked"), [(GlobalRole.MEMBER, False), (GlobalRole.MODERATOR, True), (GlobalRole.ADMIN, True)]
+)
+def test_only_moderators_and_admins_see_the_moderation_link(client, make_member, role, linked):
+    make_member("zainab", role)
+    client.post(
+        "/login", data={"csrf_token": csrf(client), "handle": "zainab", "password": "correct horse battery"}
+    )
+    assert ('href="/concerns/moderation"' in client.get("/communities").text) is linked

@@ -115,6 +115,7 @@ class Visitor:
 
     handle: str
     display_name: str
+    moderates: bool = False  # a moderator or admin: the header links the moderation queue
 
 
 def query_filters(model: type[M], request: Request) -> M:

@@ -8,10 +8,11 @@ from fastapi.responses import Response
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.web import DbSession, Visitor, check_csrf, submitted_csrf
 from aicommons.members import service
-from aicommons.members.models import Member
+from aicommons.members.models import GlobalRole, Member
 from aicommons.web.navigation import LoginRequired
 
 LOGIN_COOKIE = "aic_session"
+MODERATING = (GlobalRole.MODERATOR, GlobalRole.ADMIN)
 
 
 def optional_member(
@@ -29,7 +30,11 @@ def optional_member(
     if member is not None:
         check_csrf(request, csrf)
     # So that even an error page, rendered after the rollback, shows who is logged in.
-    request.state.viewer = Visitor(member.handle, member.display_name) if member is not None else None
+    request.state.viewer = (
+        Visitor(member.handle, member.display_name, member.role in MODERATING)
+        if member is not None
+        else None
+    )
     return member
 
 
