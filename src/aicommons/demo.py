@@ -25,6 +25,7 @@ from aicommons.datasets import ingest, statistics
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, Policy
 from aicommons.datasets.schemas import AccessRequestCreate, DatasetCreate, FederatedVersion
+from aicommons.events import demo as events_demo
 from aicommons.federation import partitions
 from aicommons.federation import service as federation
 from aicommons.federation.schemas import NodeCreate, RunCreate
@@ -313,6 +314,8 @@ def seed(
     progress("tokens and transfers")
     concerns_demo.seed(session, people)
     progress(f"{len(concerns_demo.CONCERNS)} concerns")
+    events_demo.seed(session, people)
+    progress(f"{len(events_demo.EVENTS)} events")
     _seed_datasets(session, people, store)
     progress(f"{len(DATASETS)} datasets")
     training_parts = _seed_problems(session, people, store)
