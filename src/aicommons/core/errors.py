@@ -72,13 +72,27 @@ class ErrorCode(Enum):
     REPLY_NOT_FOUND = ("reply_not_found", 404, "No such reply to this insight")
     ALREADY_REUSED = ("already_reused", 409, "The community already recorded reusing this insight")
     SUBSCRIPTION_NOT_FOUND = ("subscription_not_found", 404, "No such subscription")
+    OWN_INSIGHT = ("own_insight", 409, "A community cannot record reusing its own insight")
     # concerns
     CONCERN_NOT_FOUND = ("concern_not_found", 404, "No such concern")
     BAD_TRANSITION = ("bad_transition", 409, "The concern cannot move to that status from its current one")
     ALREADY_CORROBORATED = ("already_corroborated", 409, "You already said you have seen this too")
+    NOT_ESCALATED = ("not_escalated", 409, "The concern was not escalated to the AI Incident Database")
     # events
     EVENT_NOT_FOUND = ("event_not_found", 404, "No such event")
     EVENT_OVER = ("event_over", 409, "The event is over")
+    EVENT_CANCELLED = ("event_cancelled", 409, "The event is cancelled")
+    EVENT_NOT_OVER = ("event_not_over", 409, "The event has not ended yet")
+    # governance
+    PROPOSAL_NOT_FOUND = ("proposal_not_found", 404, "No such proposal")
+    PROPOSAL_STATE = ("proposal_state", 409, "The proposal is not in a state that allows this")
+    VOTING_CLOSED = ("voting_closed", 409, "Voting on this proposal is not open")
+    NO_VOTING_POWER = ("no_voting_power", 403, "You have no voting power on this proposal")
+    INVALID_CHOICE = ("invalid_choice", 422, "That is not a valid choice for this proposal")
+    BELOW_THRESHOLD = ("below_threshold", 403, "You hold fewer tokens than the proposal threshold")
+    TIMELOCK_PENDING = ("timelock_pending", 409, "The proposal's timelock has not passed yet")
+    ALREADY_EXECUTED = ("already_executed", 409, "The proposal was already executed")
+    DATASET_ADMITTED = ("dataset_admitted", 409, "The dataset is already admitted to the commons")
     # journeys
 
     @property
