@@ -29,6 +29,7 @@ from aicommons.events import demo as events_demo
 from aicommons.federation import partitions
 from aicommons.federation import service as federation
 from aicommons.federation.schemas import NodeCreate, RunCreate
+from aicommons.journeys import demo as journeys_demo
 from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
@@ -322,6 +323,8 @@ def seed(
     progress(f"{len(PROBLEMS)} problems")
     _seed_federation(session, people, store, node_dir, training_parts[FEDERATED_PROBLEM])
     progress("federated nodes and a training run")
+    journeys_demo.seed(session, people)
+    progress("visits to communities")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:
