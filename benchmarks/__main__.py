@@ -17,11 +17,13 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import (
+    concerns,
     datasets,
     explain,
     federation_contribution,
     federation_quality,
     federation_scale,
+    journeys,
     ledger,
     problems,
     problems_leaderboard,
@@ -57,6 +59,9 @@ def main() -> int:
     data = datasets.run(config, console) if config.datasets.enabled else datasets.DatasetsResults()
     scoring = problems.run(config.problems, console) if config.problems.enabled else problems.Results()
     boards = problems_leaderboard.run(config, console) if config.problems.enabled else []
+    raised = concerns.run(config, console) if os.environ.get("AICOMMONS_BENCH_CONCERNS", "1") != "0" else []
+    paths_config = journeys.JourneysConfig.from_env()
+    paths = journeys.run(paths_config, console) if paths_config.enabled else journeys.Results()
     federated, federation_passed = (
         _bench_federation(config.federation) if config.federation.enabled else ([], True)
     )
@@ -64,6 +69,7 @@ def main() -> int:
     ledgers.print(console)
     data.print(console)
     scoring.print(console)
+    paths.print(console)
     for table in federated:
         console.print(table)
     _notes(config, started, load_before)
@@ -71,7 +77,7 @@ def main() -> int:
     passed = (
         passed and ledgers.passed and data.passed and scoring.passed and all(row.passed for row in boards)
     )
-    passed = passed and federation_passed
+    passed = passed and federation_passed and all(row.passed for row in raised) and paths.passed
     return 0 if passed else 1
 
 
