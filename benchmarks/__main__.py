@@ -23,6 +23,7 @@ from benchmarks import (
     federation_contribution,
     federation_quality,
     federation_scale,
+    insights,
     journeys,
     ledger,
     problems,
@@ -59,6 +60,7 @@ def main() -> int:
     data = datasets.run(config, console) if config.datasets.enabled else datasets.DatasetsResults()
     scoring = problems.run(config.problems, console) if config.problems.enabled else problems.Results()
     boards = problems_leaderboard.run(config, console) if config.problems.enabled else []
+    found = insights.run(config, console) if os.environ.get("AICOMMONS_BENCH_INSIGHTS", "1") != "0" else None
     raised = concerns.run(config, console) if os.environ.get("AICOMMONS_BENCH_CONCERNS", "1") != "0" else []
     paths_config = journeys.JourneysConfig.from_env()
     paths = journeys.run(paths_config, console) if paths_config.enabled else journeys.Results()
@@ -69,6 +71,8 @@ def main() -> int:
     ledgers.print(console)
     data.print(console)
     scoring.print(console)
+    if found is not None:
+        found.print(console)
     paths.print(console)
     for table in federated:
         console.print(table)
@@ -78,6 +82,7 @@ def main() -> int:
         passed and ledgers.passed and data.passed and scoring.passed and all(row.passed for row in boards)
     )
     passed = passed and federation_passed and all(row.passed for row in raised) and paths.passed
+    passed = passed and (found is None or found.passed)
     return 0 if passed else 1
 
 

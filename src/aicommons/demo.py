@@ -29,6 +29,7 @@ from aicommons.events import demo as events_demo
 from aicommons.federation import partitions
 from aicommons.federation import service as federation
 from aicommons.federation.schemas import NodeCreate, RunCreate
+from aicommons.insights import demo as insights_demo
 from aicommons.journeys import demo as journeys_demo
 from aicommons.ledger import tokens
 from aicommons.members import service as members
@@ -323,6 +324,8 @@ def seed(
     progress(f"{len(PROBLEMS)} problems")
     _seed_federation(session, people, store, node_dir, training_parts[FEDERATED_PROBLEM])
     progress("federated nodes and a training run")
+    insights_demo.seed(session, people)
+    progress(f"{len(insights_demo.INSIGHTS)} insights")
     journeys_demo.seed(session, people)
     progress("visits to communities")
 
