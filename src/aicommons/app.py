@@ -1,5 +1,6 @@
 """The app factory: one FastAPI application with every domain's API and pages mounted."""
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -81,6 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The imports leave ~260,000 long-lived objects; frozen, a full collection no longer walks them
+        # and stops pausing a request for 200-300 ms now and then.
+        gc.collect()
+        gc.freeze()
         if settings.run_worker:
             with jobs.background_worker(make_worker(settings, factory, log)):
                 yield
