@@ -23,6 +23,7 @@ from benchmarks import (
     federation_contribution,
     federation_quality,
     federation_scale,
+    governance,
     insights,
     journeys,
     ledger,
@@ -62,6 +63,9 @@ def main() -> int:
     boards = problems_leaderboard.run(config, console) if config.problems.enabled else []
     found = insights.run(config, console) if os.environ.get("AICOMMONS_BENCH_INSIGHTS", "1") != "0" else None
     raised = concerns.run(config, console) if os.environ.get("AICOMMONS_BENCH_CONCERNS", "1") != "0" else []
+    tallies = (
+        governance.run(config, console) if os.environ.get("AICOMMONS_BENCH_GOVERNANCE", "1") != "0" else []
+    )
     paths_config = journeys.JourneysConfig.from_env()
     paths = journeys.run(paths_config, console) if paths_config.enabled else journeys.Results()
     federated, federation_passed = (
@@ -74,6 +78,8 @@ def main() -> int:
     if found is not None:
         found.print(console)
     paths.print(console)
+    if tallies:
+        console.print(governance.tally_table(tallies))
     for table in federated:
         console.print(table)
     _notes(config, started, load_before)
@@ -82,8 +88,13 @@ def main() -> int:
         passed and ledgers.passed and data.passed and scoring.passed and all(row.passed for row in boards)
     )
     passed = passed and federation_passed and all(row.passed for row in raised) and paths.passed
-    passed = passed and (found is None or found.passed)
+    passed = passed and (found is None or found.passed) and all(run.passed for run in tallies)
     return 0 if passed else 1
+
+
+def _switched_on(benchmark: str) -> bool:
+    """A benchmark runs unless AICOMMONS_BENCH_<NAME>=0."""
+    return os.environ.get(f"AICOMMONS_BENCH_{benchmark}", "1") != "0"
 
 
 def _kinds(config: BenchConfig) -> tuple[str, ...]:

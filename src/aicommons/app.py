@@ -37,6 +37,9 @@ from aicommons.federation import api as federation_api
 from aicommons.federation import service as federation
 from aicommons.federation import views as federation_views
 from aicommons.federation.jobs import Engines, training_job
+from aicommons.governance import api as governance_api
+from aicommons.governance import views as governance_views
+from aicommons.governance.jobs import governance_chore
 from aicommons.insights import api as insights_api
 from aicommons.insights import views as insights_views
 from aicommons.insights.jobs import digest_chore
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets_api.router,
         problems_api.router,
         federation_api.router,
+        governance_api.router,
         members_views.router,
         communities_views.router,
         insights_views.router,
@@ -128,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets_views.router,
         problems_views.router,
         federation_views.router,
+        governance_views.router,
     ):
         app.include_router(router)
     # The ledger cannot know members; resolving the visitor here lets its pages' header show who is logged in.
@@ -144,7 +149,7 @@ def log_identity(settings: Settings) -> ledger.LogIdentity:
 
 def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.LogIdentity) -> jobs.Worker:
     """A job worker whose chores between jobs are to sequence the log, close the problems due, send the
-    daily digests of subscriptions and have witnesses cosign the log."""
+    daily digests of subscriptions, move proposals along and have witnesses cosign the log."""
 
     def sequence() -> None:
         with unit_of_work(factory) as session:
@@ -158,7 +163,13 @@ def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.
         job_handlers(settings),
         heartbeat_seconds=settings.job_heartbeat_seconds,
         timeout_seconds=settings.job_timeout_seconds,
-        chores=[sequence, close_chore(factory), digest_chore(factory), *witnessing],
+        chores=[
+            sequence,
+            close_chore(factory),
+            digest_chore(factory),
+            governance_chore(factory),
+            *witnessing,
+        ],
     )
 
 

@@ -29,6 +29,7 @@ from aicommons.events import demo as events_demo
 from aicommons.federation import partitions
 from aicommons.federation import service as federation
 from aicommons.federation.schemas import NodeCreate, RunCreate
+from aicommons.governance import demo as governance_demo
 from aicommons.insights import demo as insights_demo
 from aicommons.journeys import demo as journeys_demo
 from aicommons.ledger import tokens
@@ -328,6 +329,8 @@ def seed(
     progress(f"{len(insights_demo.INSIGHTS)} insights")
     journeys_demo.seed(session, people)
     progress("visits to communities")
+    governance_demo.seed(session, people)
+    progress("proposals and votes")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:

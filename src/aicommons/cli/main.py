@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from aicommons import __version__
-from aicommons.cli import communities, datasets, demo, federation, ledger, members, node, problems, remote
+from aicommons.cli import (
+    communities,
+    datasets,
+    demo,
+    federation,
+    governance,
+    ledger,
+    members,
+    node,
+    problems,
+    remote,
+)
 from aicommons.cli.common import console, load_settings
 from aicommons.cli.server import initialise, serve_commons
 from aicommons.core import migrate
@@ -30,6 +41,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(problems.app, name="problems")
 app.add_typer(federation.app, name="federation")
+app.add_typer(governance.app, name="governance")
 app.add_typer(node.app, name="node")
 app.command()(remote.login)
 

@@ -81,6 +81,7 @@ class Dataset(Base):
     owner_community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # by a members' vote
 
     owner_member: Mapped[Member | None] = relationship(foreign_keys=[owner_member_id], lazy="joined")
     owner_community: Mapped[Community | None] = relationship(lazy="joined")

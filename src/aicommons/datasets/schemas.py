@@ -135,6 +135,7 @@ class DatasetRead(BaseModel):
     version_count: int
     download_count: int
     created_at: datetime
+    admitted_at: datetime | None = None  # admitted to the commons by a members' vote
 
 
 class DatasetPage(BaseModel):

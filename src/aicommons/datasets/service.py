@@ -449,6 +449,18 @@ def requests(
     return paginate(session, query.order_by(AccessRequest.due_at, AccessRequest.id), page)
 
 
+def admit(*, session: Session, dataset: Dataset) -> Dataset:
+    """Admit an open dataset to the commons, as its members decided by vote (governance pays any subsidy)."""
+    if dataset.policy != Policy.OPEN:
+        raise CommonsError(ErrorCode.WRONG_POLICY, "only open data is admitted to the commons")
+    if dataset.admitted_at is not None:
+        raise CommonsError(ErrorCode.DATASET_ADMITTED, f"{dataset.slug} is already admitted")
+    dataset.admitted_at = utcnow()
+    _record(session, "datasets:dataset:admit", None, dataset, {"slug": dataset.slug})
+    session.flush()
+    return dataset
+
+
 def decide(
     *, session: Session, actor: Member, dataset: Dataset, request_id: int, approve: bool, reason: str
 ) -> AccessRequest:

@@ -31,9 +31,7 @@ def optional_member(
         check_csrf(request, csrf)
     # So that even an error page, rendered after the rollback, shows who is logged in.
     request.state.viewer = (
-        Visitor(member.handle, member.display_name, member.role in MODERATING)
-        if member is not None
-        else None
+        Visitor(member.handle, member.display_name, member.role in MODERATING) if member is not None else None
     )
     return member
 

@@ -50,12 +50,13 @@ class ProblemCreate(BaseModel):
     public_percent: int = Field(default=30, ge=1, le=99)
     opens_at: datetime
     closes_at: datetime
-    daily_limit: int = Field(default=5, ge=1, le=1000)
-    total_limit: int = Field(default=100, ge=1, le=100_000)
+    # Left out, these three take the commons' current defaults, which members set by vote (governance).
+    daily_limit: int | None = Field(default=None, ge=1, le=1000)
+    total_limit: int | None = Field(default=None, ge=1, le=100_000)
     team_size_limit: int = Field(default=5, ge=1, le=100)
     bounty: int = Field(default=0, ge=0, le=10**12)
     payout_rule: PayoutRule = PayoutRule.WINNER
-    dividend_percent: int = Field(default=10, ge=0, le=100)
+    dividend_percent: int | None = Field(default=None, ge=0, le=100)
     community: Slug | None = None
 
     @model_validator(mode="after")

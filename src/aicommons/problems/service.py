@@ -40,6 +40,15 @@ from aicommons.problems.schemas import DatasetVersionRef, ProblemCreate
 from aicommons.problems.scoring import Task
 
 SCORE_JOB = "problems:submission:score"
+# Commons parameters (members change them by vote): the defaults of a new problem that does not set its own.
+DAILY_LIMIT = "problems:daily-limit"
+TOTAL_LIMIT = "problems:total-limit"
+DIVIDEND_PERCENT = "problems:dividend-percent"
+COMMONS_DEFAULTS = {
+    "daily_limit": (DAILY_LIMIT, 5),
+    "total_limit": (TOTAL_LIMIT, 100),
+    "dividend_percent": (DIVIDEND_PERCENT, 10),
+}
 SPLITS = {"winner": (100,), "top3": (50, 30, 20)}
 TEAM_NAME_LENGTH = 60
 
@@ -54,6 +63,9 @@ def create(*, session: Session, creator: Member, form: ProblemCreate) -> Problem
             ErrorCode.FORBIDDEN, "only a community's stewards and organizers state its problems"
         )
     values = form.model_dump(exclude={"slug", "sdg_targets", "input", "datasets", "community"})
+    for field, (parameter, default) in COMMONS_DEFAULTS.items():
+        if values[field] is None:
+            values[field] = tokens.parameter(session, parameter, default)
     problem = Problem(
         **values,
         slug=free_slug(session, Problem.slug, form.slug or slugify(form.title, fallback_prefix="problem")),
@@ -209,6 +221,25 @@ def publish(*, session: Session, actor: Member, problem: Problem) -> Problem:
 
 def bounty_escrow(problem: Problem) -> str:
     return tokens.escrow_account(f"bounty:{problem.id}")
+
+
+def add_to_bounty(*, session: Session, problem: Problem, source: str, amount: int, key: str) -> Problem:
+    """More tokens into an open problem's bounty, from another account (a grant the members voted)."""
+    if problem.state != ProblemState.OPEN:
+        raise CommonsError(ErrorCode.PROBLEM_CLOSED, f"{problem.slug} is not open: its bounty is settled")
+    tokens.transfer(
+        session,
+        initiator=bounty_escrow(problem),
+        key=key,
+        source=source,
+        target=bounty_escrow(problem),
+        amount=amount,
+        reason="problems:bounty:add",
+    )
+    problem.bounty += amount
+    _record(session, "problems:bounty:add", None, problem, {"amount": amount, "from": source})
+    session.flush()
+    return problem
 
 
 # --- teams and submissions -------------------------------------------------------------------------------
