@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from aicommons.communities import service
-from aicommons.communities.models import Community, MembershipStatus
+from aicommons.communities.loaders import CommunityBySlug
+from aicommons.communities.models import MembershipStatus
 from aicommons.communities.schemas import (
     CommunityCreate,
     CommunityFilter,
@@ -20,19 +21,11 @@ from aicommons.communities.schemas import (
     StatsRead,
 )
 from aicommons.core.jobs import JobRead
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.members.auth import CurrentMember, OptionalMember
 
 router = APIRouter(prefix="/api/v1/communities", tags=["communities"])
-
-
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return service.get(session=session, slug=slug, viewer=viewer)
-
-
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("")

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aicommons.communities import permissions, service
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.communities.models import Community, Format, JoinPolicy, MembershipStatus, Role, Visibility
 from aicommons.communities.permissions import Action
 from aicommons.communities.schemas import (
@@ -21,7 +22,7 @@ from aicommons.communities.schemas import (
     RoleChange,
 )
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.vocabulary import Region, Sector
 from aicommons.core.web import (
     DbSession,
@@ -80,19 +81,12 @@ NEW_COMMUNITY = {
 }
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    """The community, or the 404 page for anyone who may not know it exists."""
-    return service.get(session=session, slug=slug, viewer=viewer)
-
-
 def browse_filters(request: Request) -> CommunityFilter:
     """The search form's fields; a plain GET submits empty selects, which mean "any"."""
     return query_filters(CommunityFilter, request)
 
 
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
 Filters = Annotated[CommunityFilter, Depends(browse_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _page(viewer: Member | None, **context: Any) -> dict[str, Any]:

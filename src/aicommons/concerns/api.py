@@ -27,7 +27,7 @@ from aicommons.concerns.schemas import (
     StatusChangeCreate,
     TriageTags,
 )
-from aicommons.core.pagination import Page, PageRequest, page_request
+from aicommons.core.pagination import Page, Paging
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.members.auth import CurrentMember, OptionalMember
 
@@ -39,7 +39,6 @@ def concern_by_id(concern_id: int, session: DbSession, viewer: OptionalMember) -
 
 
 ConcernById = Annotated[Concern, Depends(concern_by_id)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _page(found: Page[Concern]) -> ConcernPage:

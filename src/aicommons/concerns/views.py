@@ -33,7 +33,7 @@ from aicommons.concerns.schemas import (
     TriageTags,
 )
 from aicommons.core.errors import CommonsError
-from aicommons.core.pagination import Page, PageRequest, page_request
+from aicommons.core.pagination import Page, PageRequest, Paging
 from aicommons.core.vocabulary import HarmType, RiskDomain, RiskEntity, RiskIntent, RiskTiming, Sector
 from aicommons.core.web import (
     DbSession,
@@ -95,7 +95,6 @@ CHOICES = {
 LABELS = {"status": STATUS_LABELS, "harm": HARM_LABELS, "worry": WORRY_LABELS}
 
 ConcernById = Annotated[Concern, Depends(concern_by_id)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def list_filters(request: Request) -> ConcernFilter:

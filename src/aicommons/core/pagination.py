@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -50,3 +50,6 @@ def paginate(
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     items = list(session.scalars(query.limit(request.size).offset(request.offset)))
     return Page(items=items, total=total, page=request.page, size=request.size)
+
+
+Paging = Annotated[PageRequest, Depends(page_request)]

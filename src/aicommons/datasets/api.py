@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from aicommons.core.blobs import BlobStore
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import croissant, permissions, service, uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
@@ -48,7 +48,6 @@ def blob_store(settings: AppSettings) -> BlobStore:
 
 DatasetByRef = Annotated[Dataset, Depends(dataset_by_ref)]
 Store = Annotated[BlobStore, Depends(blob_store)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from aicommons.core.blobs import BlobStore
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.jobs import Job
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.sdg import goals
 from aicommons.core.vocabulary import Sector
 from aicommons.core.web import (
@@ -74,7 +74,6 @@ def catalog_filters(request: Request) -> DatasetFilter:
 
 DatasetByRef = Annotated[Dataset, Depends(dataset_by_ref)]
 Filters = Annotated[DatasetFilter, Depends(catalog_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _page(viewer: Member | None, **context: Any) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
-from aicommons.communities import service as communities
-from aicommons.communities.models import Community
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.events import attendance, feeds, service
 from aicommons.events.models import Answer, Event, Rsvp
@@ -38,13 +37,7 @@ def event_by_id(event_id: int, session: DbSession, viewer: OptionalMember) -> Ev
     return service.get(session=session, event_id=event_id, viewer=viewer)
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return communities.get(session=session, slug=slug, viewer=viewer)
-
-
 EventById = Annotated[Event, Depends(event_by_id)]
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def present(session: Session, event: Event, viewer: Member | None) -> EventRead:

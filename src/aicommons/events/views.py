@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.communities.models import Community, Format, Visibility
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.web import (
     AppSettings,
     DbSession,
@@ -77,18 +78,12 @@ def event_by_id(event_id: int, session: DbSession, viewer: OptionalMember) -> Ev
     return service.get(session=session, event_id=event_id, viewer=viewer)
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return communities.get(session=session, slug=slug, viewer=viewer)
-
-
 def browse_filters(request: Request) -> EventFilter:
     return query_filters(EventFilter, request)
 
 
 EventById = Annotated[Event, Depends(event_by_id)]
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
 Filters = Annotated[EventFilter, Depends(browse_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def moment(event: Event, at: datetime | None = None) -> str:

@@ -5,7 +5,7 @@ import json
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from aicommons.communities.models import Community, Visibility
 from aicommons.core import jobs
 from aicommons.core.errors import CommonsError
-from aicommons.core.pagination import Page, PageRequest, page_request
+from aicommons.core.pagination import Page, PageRequest, Paging
 from aicommons.core.web import (
     DbSession,
     FormData,
@@ -74,8 +74,6 @@ FORM_DEFAULTS = {
 }
 LIVE_STATES = frozenset({RunState.QUEUED, RunState.RUNNING})
 LIVE_TARGET = "run-live"  # the element of the run page that polls itself while the run is live
-
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _labels() -> dict[str, Any]:

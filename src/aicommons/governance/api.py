@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 from sqlalchemy.orm import Session
 
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.governance import parameters, service, tally
 from aicommons.governance.models import Proposal
@@ -35,7 +35,6 @@ def proposal_by_id(
 
 
 ProposalById = Annotated[Proposal, Depends(proposal_by_id)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("/proposals")

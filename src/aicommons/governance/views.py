@@ -9,10 +9,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.communities.models import Community, Role
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.web import (
     DbSession,
     FormData,
@@ -90,18 +91,12 @@ def proposal_by_id(proposal_id: int, session: DbSession, viewer: OptionalMember)
     return service.get(session=session, proposal_id=proposal_id, viewer=viewer)
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return communities.get(session=session, slug=slug, viewer=viewer)
-
-
 def browse_filters(request: Request) -> BrowseFilter:
     return query_filters(BrowseFilter, request)
 
 
 ProposalById = Annotated[Proposal, Depends(proposal_by_id)]
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
 Filters = Annotated[BrowseFilter, Depends(browse_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _page(viewer: Member | None, **context: Any) -> dict[str, Any]:

@@ -6,9 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
-from aicommons.communities import service as communities
-from aicommons.communities.models import Community
-from aicommons.core.pagination import Page, PageRequest, page_request
+from aicommons.communities.loaders import CommunityBySlug
+from aicommons.core.pagination import Page, PageRequest, Paging
 from aicommons.core.web import DbSession
 from aicommons.insights import service, subscriptions
 from aicommons.insights.models import Insight, Reuse
@@ -39,13 +38,7 @@ def insight_by_id(insight_id: int, session: DbSession, viewer: OptionalMember) -
     return service.get(session=session, insight_id=insight_id, viewer=viewer)
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return communities.get(session=session, slug=slug, viewer=viewer)
-
-
 InsightById = Annotated[Insight, Depends(insight_by_id)]
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("/insights")

@@ -9,10 +9,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from aicommons.communities import service as communities
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.communities.models import Community, Format
 from aicommons.communities.schemas import CommunityFilter
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.vocabulary import RiskDomain, Sector
 from aicommons.core.web import (
     DbSession,
@@ -83,19 +84,13 @@ def insight_by_id(insight_id: int, session: DbSession, viewer: OptionalMember) -
     return service.get(session=session, insight_id=insight_id, viewer=viewer)
 
 
-def community_by_slug(slug: str, session: DbSession, viewer: OptionalMember) -> Community:
-    return communities.get(session=session, slug=slug, viewer=viewer)
-
-
 def feed_filters(request: Request) -> InsightFilter:
     """The filter form's fields; empty selects mean "any"."""
     return query_filters(InsightFilter, request)
 
 
 InsightById = Annotated[Insight, Depends(insight_by_id)]
-CommunityBySlug = Annotated[Community, Depends(community_by_slug)]
 Filters = Annotated[InsightFilter, Depends(feed_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def _page(viewer: Member | None, **context: Any) -> dict[str, Any]:

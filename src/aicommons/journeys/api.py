@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from aicommons.communities.api import CommunityBySlug
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.core.db import utcnow
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.journeys import service
 from aicommons.journeys.schemas import DashboardRead, JourneyPage
@@ -29,9 +29,7 @@ def dashboard(
 
 
 @router.get("/me/journeys")
-def my_journeys(
-    member: CurrentMember, session: DbSession, page: Annotated[PageRequest, Depends(page_request)]
-) -> JourneyPage:
+def my_journeys(member: CurrentMember, session: DbSession, page: Paging) -> JourneyPage:
     """Your stage in each community you have a sign of, furthest first."""
     found = service.journeys_of(session=session, member=member, now=utcnow(), page=page)
     return JourneyPage.model_validate(found, from_attributes=True)

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from aicommons.communities.api import CommunityBySlug
+from aicommons.communities.loaders import CommunityBySlug
 from aicommons.core.db import utcnow
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession, PageRenderer, require_csrf, wants_fragment
 from aicommons.journeys import charts, service, stages
 from aicommons.journeys.models import Stage
@@ -70,7 +70,7 @@ def my_journeys(
     pages: PageRenderer,
     session: DbSession,
     viewer: PageMember,
-    page: Annotated[PageRequest, Depends(page_request)],
+    page: Paging,
 ) -> Response:
     """Your stage in every community you have a sign of."""
     found = service.journeys_of(session=session, member=viewer, now=utcnow(), page=page)

@@ -3,11 +3,11 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.ledger import merkle, receipts, service, tiles, tokens
 from aicommons.ledger.schemas import (
@@ -27,7 +27,6 @@ well_known = APIRouter(prefix="/.well-known/aicommons", tags=["ledger (tlog-tile
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "no-cache"
-Paging = Annotated[PageRequest, Depends(page_request)]
 EntryIndex = Annotated[int, Path(ge=0, le=LAST_INDEX, description="the entry's index, from 0")]
 TreeSize = Annotated[int, Query(ge=0, le=LAST_INDEX, description="a tree size the log has signed")]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import (
     DbSession,
     PageRenderer,
@@ -34,7 +34,6 @@ def entry_filters(request: Request) -> EntryFilter:
 
 
 Filters = Annotated[EntryFilter, Depends(entry_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("/ledger/explore")

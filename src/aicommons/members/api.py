@@ -1,11 +1,9 @@
 """JSON routes of the members domain under /api/v1."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from aicommons.core import jobs
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.ledger import tokens
 from aicommons.members import notifications, service
@@ -70,9 +68,7 @@ def revoke_token(token_id: int, member: CurrentMember, session: DbSession) -> To
 
 
 @router.get("/me/account")
-def my_account(
-    member: CurrentMember, session: DbSession, page: Annotated[PageRequest, Depends(page_request)]
-) -> AccountRead:
+def my_account(member: CurrentMember, session: DbSession, page: Paging) -> AccountRead:
     """Your token balance and transfers, newest first."""
     balance, history = service.account(session=session, member=member, page=page)
     return AccountRead(
@@ -111,9 +107,7 @@ def job_status(job_id: int, member: CurrentMember, session: DbSession) -> jobs.J
 
 
 @router.get("/me/notifications")
-def my_notifications(
-    member: CurrentMember, session: DbSession, page: Annotated[PageRequest, Depends(page_request)]
-) -> NotificationPage:
+def my_notifications(member: CurrentMember, session: DbSession, page: Paging) -> NotificationPage:
     """Your notifications, newest first (digests of your subscriptions, waitlist places, votes)."""
     found = notifications.list_for(session, member, page)
     return NotificationPage(

@@ -1,7 +1,7 @@
 """HTML pages of the members domain: sign up, log in and out, one's profile, API tokens and wallet, jobs."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from aicommons.core import jobs
 from aicommons.core.config import Settings
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import PageRequest, Paging
 from aicommons.core.vocabulary import Sector
 from aicommons.core.web import (
     AppSettings,
@@ -51,8 +51,6 @@ TRANSFER_MESSAGES = {
 ACCOUNT_LABELS = {"issuance": "New tokens", "treasury": "The commons' treasury"}
 REASON_LABELS = {"members:transfer": "Transfer"}
 PROFILE_TRANSFERS = 3
-
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.get("/signup")

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from aicommons.core.blobs import BlobStore
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import uploads
 from aicommons.members.auth import CurrentMember, OptionalMember
@@ -36,7 +36,6 @@ def blob_store(settings: AppSettings) -> BlobStore:
 
 ProblemByRef = Annotated[Problem, Depends(problem_by_ref)]
 Store = Annotated[BlobStore, Depends(blob_store)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 class Finals(BaseModel):

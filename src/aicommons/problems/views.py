@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from aicommons.core.blobs import BlobStore
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
-from aicommons.core.pagination import PageRequest, page_request
+from aicommons.core.pagination import Paging
 from aicommons.core.web import (
     AppSettings,
     DbSession,
@@ -71,7 +71,6 @@ def catalog_filters(request: Request) -> ProblemFilter:
 
 ProblemByRef = Annotated[Problem, Depends(problem_by_ref)]
 Filters = Annotated[ProblemFilter, Depends(catalog_filters)]
-Paging = Annotated[PageRequest, Depends(page_request)]
 Board = Literal["public", "private"]
 
 
@@ -329,7 +328,7 @@ def leaderboard(  # noqa: PLR0917 (FastAPI passes what the route declares)
     session: DbSession,
     viewer: OptionalMember,
     problem: ProblemByRef,
-    paging: Annotated[PageRequest, Depends(page_request)],
+    paging: Paging,
     board: Board = "public",
 ) -> Response:
     """Teams by their best public score with its 95% interval; the private board once the problem closed."""
