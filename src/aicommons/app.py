@@ -175,6 +175,8 @@ def make_worker(settings: Settings, factory: sessionmaker[Session], log: ledger.
 
 def _templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=WEB_ROOT / "templates")
-    templates.env.globals |= {"commons_name": settings.name, "version": __version__, "sdg_goals": goals()}
+    sdgs = goals()
+    templates.env.globals |= {"commons_name": settings.name, "version": __version__, "sdg_goals": sdgs}
+    templates.env.globals["sdg_choices"] = [(goal.number, f"{goal.number} · {goal.short}") for goal in sdgs]
     templates.env.filters["markdown"] = markdown
     return templates
