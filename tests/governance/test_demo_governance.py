@@ -14,7 +14,6 @@ from aicommons.communities.models import Community, Role
 from aicommons.core.blobs import BlobStore
 from aicommons.core.db import unit_of_work, utcnow
 from aicommons.demo import seed
-from aicommons.governance import demo
 from aicommons.governance.jobs import move_due
 from aicommons.governance.models import Proposal, State
 from aicommons.ledger import service as ledger
@@ -25,8 +24,7 @@ from aicommons.members.models import Member
 @pytest.fixture
 def demo_commons(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
-        demo.seed(session, {member.handle: member for member in session.scalars(select(Member))})
+        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)  # governance's too
 
 
 def test_the_demo_has_proposals_in_every_state_commons_wide_and_in_communities(client, factory, demo_commons):
