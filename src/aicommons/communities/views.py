@@ -1,7 +1,6 @@
 """HTML pages of the communities domain: the home page, browsing, a community, its members, and forms."""
 
-from collections.abc import Callable, Iterable
-from enum import StrEnum
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -37,13 +36,10 @@ from aicommons.core.web import (
 from aicommons.members import service as members
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
+from aicommons.web.choices import labelled
 from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-
-
-def _labelled(values: Iterable[StrEnum]) -> list[tuple[str, str]]:
-    return [(value.value, value.value.replace("-", " ").capitalize()) for value in values]
 
 
 POLICY_LABELS = {
@@ -52,9 +48,9 @@ POLICY_LABELS = {
     JoinPolicy.INVITE: "By invitation",
 }
 CHOICES = {
-    "formats": _labelled(Format),
-    "sectors": _labelled(Sector),
-    "regions": _labelled(Region),
+    "formats": labelled(Format),
+    "sectors": labelled(Sector),
+    "regions": labelled(Region),
     "visibilities": [
         (Visibility.PUBLIC.value, "Anyone (public)"),
         (Visibility.PRIVATE.value, "Members only (private)"),

@@ -1,9 +1,8 @@
 """HTML pages of the concerns domain: the public list, the short form, a concern's page with its forms, the
 tracking page, a member's own concerns and the moderation queue."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -47,16 +46,10 @@ from aicommons.core.web import (
 )
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
+from aicommons.web.choices import labelled
 from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-
-
-def _labelled(values: Iterable[StrEnum], labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    labels = labels or {}
-    return [
-        (value.value, labels.get(value.value, value.value.replace("-", " ").capitalize())) for value in values
-    ]
 
 
 STATUS_LABELS = {status.value: status.value.replace("-", " ").capitalize() for status in Status}
@@ -71,15 +64,15 @@ WORRY_LABELS = {
     "severe": "Extremely: people could be badly hurt",
 }
 CHOICES = {
-    "statuses": _labelled(Status, STATUS_LABELS),
+    "statuses": labelled(Status, STATUS_LABELS),
     "harms": list(HARM_LABELS.items()),
     "worries": list(WORRY_LABELS.items()),
-    "sectors": _labelled(Sector),
-    "flag_reasons": _labelled(FlagReason, {"personal-data": "It shows someone's personal data"}),
-    "entities": _labelled(RiskEntity, {"ai": "The AI system"}),
-    "intents": _labelled(RiskIntent),
-    "timings": _labelled(RiskTiming),
-    "domains": _labelled(
+    "sectors": labelled(Sector),
+    "flag_reasons": labelled(FlagReason, {"personal-data": "It shows someone's personal data"}),
+    "entities": labelled(RiskEntity, {"ai": "The AI system"}),
+    "intents": labelled(RiskIntent),
+    "timings": labelled(RiskTiming),
+    "domains": labelled(
         RiskDomain,
         {
             "discrimination-toxicity": "Discrimination and toxicity",
@@ -90,7 +83,7 @@ CHOICES = {
             "system-safety-failures-limitations": "AI system safety, failures and limitations",
         },
     ),
-    "harm_types": _labelled(HarmType, {"economic-property": "Economic or property"}),
+    "harm_types": labelled(HarmType, {"economic-property": "Economic or property"}),
 }
 LABELS = {"status": STATUS_LABELS, "harm": HARM_LABELS, "worry": WORRY_LABELS}
 

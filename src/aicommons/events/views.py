@@ -1,9 +1,7 @@
 """HTML pages of the events domain: browsing, an event with its answers and outcomes, the forms, a member's
 events, a community's events and its panel, and the iCalendar feeds."""
 
-from collections.abc import Iterable
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -44,17 +42,14 @@ from aicommons.events.schemas import (
 )
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
+from aicommons.web.choices import labelled
 from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 
 
-def _labelled(values: Iterable[StrEnum]) -> list[tuple[str, str]]:
-    return [(value.value, value.value.replace("-", " ").capitalize()) for value in values]
-
-
 LABELS = {
-    "kinds": dict(_labelled(EventKind)),
+    "kinds": dict(labelled(EventKind)),
     "modes": {
         AttendanceMode.ONLINE.value: "Online",
         AttendanceMode.IN_PERSON.value: "In person",
@@ -65,9 +60,9 @@ LABELS = {
         Answer.INTERESTED.value: "Interested",
         Answer.DECLINED.value: "Can't go",
     },
-    "outcomes": dict(_labelled(OutcomeKind)),
+    "outcomes": dict(labelled(OutcomeKind)),
 }
-CHOICES = {name: list(labels.items()) for name, labels in LABELS.items()} | {"formats": _labelled(Format)}
+CHOICES = {name: list(labels.items()) for name, labels in LABELS.items()} | {"formats": labelled(Format)}
 FIELD_OF = {ErrorCode.VALIDATION_FAILED: "start", ErrorCode.COMMUNITY_NOT_FOUND: "community"}
 NEW_EVENT = {"kind": EventKind.MEETUP.value, "mode": AttendanceMode.IN_PERSON.value, "timezone": "UTC"}
 PANEL_SIZE = 3
