@@ -3,10 +3,11 @@
 import json
 import random
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aicommons.core.db import unit_of_work
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -162,6 +163,51 @@ def test_eight_concurrent_writers_on_hot_accounts_keep_every_invariant(factory, 
     assert sum(final[o] for o in hot) == 5_000
     assert moved == len(succeeded) > 0  # no transfer lost, none duplicated by its retry
     assert replayed(factory, sequence) == {owner: b for owner, b in sorted(final.items()) if b}
+
+
+def test_a_transfer_locks_both_accounts_in_key_order_so_crossing_transfers_cannot_deadlock(
+    factory, database_url
+):
+    """The payer's row lies after the payee's in the table, and the payee's row is held by another
+    transaction: the transfer must already hold the lower key while it waits for the higher."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: a transfer holds the whole database")
+    mint(factory, "member:1", 100)
+    mint(factory, "member:2", 100)
+    with unit_of_work(factory) as session:  # a new version of member:1's row, indexed anew, after member:2's
+        for owner in ("member:1", "member:1-moved"):
+            moved = {"owner": "member:1-moved" if owner == "member:1" else "member:1"}
+            session.execute(update(Account).where(Account.owner == owner).values(**moved))
+        heap_order = "SELECT owner FROM account WHERE owner IN ('member:1', 'member:2') ORDER BY ctid"
+        assert list(session.scalars(text(heap_order))) == ["member:2", "member:1"]
+    low, high = (select(Account.id).where(Account.owner == o) for o in ("member:1", "member:2"))
+    with factory() as holder, factory() as probe:
+        holder.execute(high.with_for_update(key_share=True))
+        paying = threading.Thread(target=_pay, args=(factory, "member:2", "member:1"))
+        paying.start()
+        _wait_until_a_backend_waits_for_a_lock(probe)
+        with pytest.raises(OperationalError, match="could not obtain lock"):
+            probe.execute(low.with_for_update(key_share=True, nowait=True))
+        probe.rollback()
+        holder.rollback()
+        paying.join()
+    assert balances(factory) == {"issuance": -200, "member:1": 101, "member:2": 99}
+
+
+def _pay(factory, source: str, target: str) -> None:
+    with unit_of_work(factory) as session:
+        tokens.transfer(
+            session, initiator="tests", key="cross", source=source, target=target, amount=1, reason="t"
+        )
+
+
+def _wait_until_a_backend_waits_for_a_lock(session) -> None:
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    for _poll in range(200):
+        if session.scalar(waiting):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the transfer never waited for the held account")
 
 
 def test_creating_a_community_earns_the_policys_reward(client, factory, make_member, token_for):

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -80,7 +81,7 @@ def transfer(
         raise CommonsError(
             ErrorCode.VALIDATION_FAILED, "a transfer moves a positive amount between two accounts"
         )
-    debit, credit = _accounts(session, source, target)
+    debit, credit = _account_ids(session, source, target)
     record_id = log.record(
         session,
         TRANSFER_EVENT,
@@ -97,8 +98,8 @@ def transfer(
     row = {
         "initiator": initiator,
         "idempotency_key": key,
-        "from_account_id": debit.id,
-        "to_account_id": credit.id,
+        "from_account_id": debit,
+        "to_account_id": credit,
         "amount": amount,
         "reason": reason,
         "note": note,
@@ -112,7 +113,7 @@ def transfer(
         earlier = _earlier_id(session, initiator, key)
         return _same_or_conflict(session.get(Transfer, earlier) if earlier else None, source, target, amount)
     _move(session, debit, credit, amount)
-    return _loaded(session, Transfer(id=moved, **row, from_account=debit, to_account=credit))
+    return _loaded(session, Transfer(id=moved, **row))
 
 
 # The statements of a transfer are built once: building and hashing them anew on every call cost more
@@ -126,35 +127,51 @@ _INSERT_UNLESS_KEY_TAKEN = {
     .returning(_TRANSFERS.c.id)
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgres_insert))
 }
-_BOTH_ACCOUNTS = select(Account).where(Account.owner.in_(bindparam("owners", expanding=True)))
+_BOTH_ACCOUNTS = select(_ACCOUNTS.c.owner, _ACCOUNTS.c.id).where(
+    _ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")])
+)
 _AMOUNT = bindparam("amount", type_=BigInteger)
 _CHANGE = case((_ACCOUNTS.c.id == bindparam("debit"), -_AMOUNT), else_=_AMOUNT)
-_MOVE = (
-    update(_ACCOUNTS)
-    .where(
-        _ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)),
-        or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
-    )
-    .values(balance=_ACCOUNTS.c.balance + _CHANGE)
+_BOTH_IDS = _ACCOUNTS.c.id.in_([bindparam("debit"), bindparam("credit")])
+_AFFORDABLE = or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE)
+# PostgreSQL locks the rows an UPDATE meets in the order its plan meets them, which on a small table is
+# the order of the heap, not of the keys: two crossing transfers could each lock one row and wait for
+# the other's. So the rows are locked first, in key order, in the same statement (SELECT … ORDER BY id
+# FOR NO KEY UPDATE: the lock an UPDATE takes, which does not wait for the key-share locks that the
+# transfer row's foreign keys hold). SQLite has one writer at a time, so a plain UPDATE is enough there.
+_LOCKED = (
+    select(_ACCOUNTS.c.id)
+    .where(_BOTH_IDS)
+    .order_by(_ACCOUNTS.c.id)
+    .with_for_update(key_share=True)
+    .cte("locked")
 )
+_MOVE = {
+    name: update(_ACCOUNTS).where(*where).values(balance=_ACCOUNTS.c.balance + _CHANGE)
+    for name, where in (
+        ("sqlite", (_BOTH_IDS, _AFFORDABLE)),
+        ("postgresql", (_ACCOUNTS.c.id == _LOCKED.c.id, _AFFORDABLE)),
+    )
+}
 
 
-def _accounts(session: Session, source: str, target: str) -> tuple[Account, Account]:
-    """Both accounts in one query, opening any that does not exist yet."""
-    found = {row.owner: row for row in session.scalars(_BOTH_ACCOUNTS, {"owners": [source, target]})}
-    return found.get(source) or account(session, source), found.get(target) or account(session, target)
+def _account_ids(session: Session, source: str, target: str) -> tuple[int, int]:
+    """The ids of both accounts in one query, opening any that does not exist yet."""
+    found = dict(session.connection().execute(_BOTH_ACCOUNTS, {"source": source, "target": target}).all())
+    return found.get(source) or account(session, source).id, found.get(target) or account(session, target).id
 
 
-def _move(session: Session, debit: Account, credit: Account, amount: int) -> None:
-    """Change both balances in one guarded UPDATE: the database locks the two rows in key order, so
-    crossing transfers cannot deadlock, and a debit that would go below zero updates no row."""
-    values = {"ids": sorted((debit.id, credit.id)), "debit": debit.id, "amount": amount}
-    if session.connection().execute(_MOVE, values).rowcount != 2:
+def _move(session: Session, debit: int, credit: int, amount: int) -> None:
+    """Change both balances in one guarded UPDATE; a debit that would go below zero updates no row."""
+    connection = session.connection()
+    values = {"debit": debit, "credit": credit, "amount": amount}
+    if connection.execute(_MOVE[connection.dialect.name], values).rowcount != 2:
         raise CommonsError(
             ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
         )
-    session.expire(debit, ["balance"])
-    session.expire(credit, ["balance"])
+    for changed in (session.identity_map.get(identity_key(Account, (key,))) for key in (debit, credit)):
+        if changed is not None:  # an account this session loaded before: its balance is now stale
+            session.expire(changed, ["balance"])
 
 
 def _loaded(session: Session, moved: Transfer) -> Transfer:
