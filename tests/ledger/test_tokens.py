@@ -53,6 +53,20 @@ def test_a_transfer_moves_tokens_and_is_on_the_log(factory, sequence):
     assert "for the help" not in json.dumps(bodies)
 
 
+def test_a_transfer_changes_only_the_balances_of_its_accounts(factory):
+    mint(factory, "member:1", 100)
+    mint(factory, "member:2", 1)
+    with factory() as session:
+        opened = dict(session.execute(select(Account.owner, Account.created_at)).all())
+    with unit_of_work(factory) as session:
+        tokens.transfer(
+            session, initiator="member:1", key="k", source="member:1", target="member:2", amount=5, reason="r"
+        )
+    with factory() as session:
+        assert dict(session.execute(select(Account.owner, Account.created_at)).all()) == opened
+    assert balances(factory) == {"issuance": -101, "member:1": 95, "member:2": 6}
+
+
 def test_a_retry_with_the_same_key_returns_the_first_transfer(factory):
     mint(factory, "member:1", 100)
     args = {

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
-from aicommons.ledger import merkle, receipts, service, tiles, tokens
+from aicommons.ledger import receipts, service, tiles, tokens
 from aicommons.ledger.schemas import (
     LAST_INDEX,
     BalancesRead,
@@ -96,9 +96,9 @@ def inclusion(
     size: TreeSize | None = None,
 ) -> InclusionRead:
     """The entry's inclusion proof in the tree of `size` entries (the newest checkpoint by default)."""
-    size, proof = service.inclusion_proof(session, index, size)
-    leaf = base64.b64encode(merkle.leaf_hash(service.placed_body(session, index))).decode()
-    return InclusionRead(index=index, size=size, leaf_hash=leaf, proof=_b64(proof))
+    proved = service.inclusion_proof(session, index, size)
+    leaf = base64.b64encode(proved.leaf_hash).decode()
+    return InclusionRead(index=index, size=proved.size, leaf_hash=leaf, proof=_b64(proved.proof))
 
 
 @router.get("/entries/{index}/receipt", response_class=PlainTextResponse)

@@ -41,7 +41,7 @@ def tlog_proof(session: Session, index: int) -> str:
     found = service.entry(session, index)
     checkpoint = service.latest_checkpoint(session)
     assert checkpoint is not None  # service.entry found an entry, so a checkpoint covers it
-    _, proof = service.inclusion_proof(session, index, checkpoint.size)
+    proof = service.inclusion_proof(session, index, checkpoint.size).proof
     lines = [PROOF_HEADER, f"extra {base64.b64encode(found.body).decode()}", f"index {index}"]
     lines += [base64.b64encode(digest).decode() for digest in proof]
     return "\n".join(lines) + "\n\n" + service.cosigned_note(session, checkpoint)

@@ -1,11 +1,26 @@
 """The transparency log: record entries in a domain's transaction, sequence them, sign checkpoints, prove."""
 
-from collections import defaultdict
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    SmallInteger,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from aicommons.core.db import utcnow
@@ -51,15 +66,11 @@ _RECORD = insert(cast(Table, LogRecord.__table__))
 
 
 def stored_hashes(session: Session) -> merkle.HashReader:
-    """Read complete-subtree hashes from the database, one query per batch of nodes."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    """Read complete-subtree hashes from the database, with one query for a proof or a tile."""
+    postgres = session.get_bind().dialect.name == "postgresql"
 
     def read(nodes: Sequence[tuple[int, int]]) -> list[bytes]:
-        if not nodes:
-            return []
-        wanted = _covering(nodes) if sqlite else tuple_(LogNode.level, LogNode.index).in_(list(nodes))
-        rows = session.execute(select(LogNode.level, LogNode.index, LogNode.hash).where(wanted))
-        found = {(level, index): digest for level, index, digest in rows}
+        found = _read_unnested(session, nodes) if postgres else _read_in_runs(session, nodes)
         missing = [node for node in nodes if node not in found]
         if missing:
             raise LookupError(f"the log has no stored hash for nodes {missing[:3]}")
@@ -68,20 +79,68 @@ def stored_hashes(session: Session) -> merkle.HashReader:
     return read
 
 
-def _covering(nodes: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
-    """For SQLite, which scans the whole table for a (level, index) IN (pairs): per level, a range for a
-    run of neighbouring nodes (a tile), a list otherwise (a proof), each answered from the primary key."""
-    by_level: dict[int, list[int]] = defaultdict(list)
-    for level, index in nodes:
-        by_level[level].append(index)
-    conditions = []
-    for level, indices in by_level.items():
-        low, high = min(indices), max(indices)
-        wanted = (
-            LogNode.index.between(low, high) if high - low < 2 * len(indices) else LogNode.index.in_(indices)
-        )
-        conditions.append(and_(LogNode.level == level, wanted))
-    return or_(*conditions)
+# The statements are built once: SQLAlchemy and the drivers then reuse their compiled forms.
+_NODE_HASHES = select(LogNode.level, LogNode.index, LogNode.hash)
+# PostgreSQL: the wanted nodes as two arrays, joined to the primary key (one index probe per node).
+_WANTED = (
+    func.unnest(
+        bindparam("levels", type_=postgresql.ARRAY(SmallInteger)),
+        bindparam("indices", type_=postgresql.ARRAY(BigInteger)),
+    )
+    .table_valued("level", "index")
+    .render_derived()
+)
+_UNNESTED = _NODE_HASHES.join(
+    _WANTED, and_(LogNode.level == _WANTED.c.level, LogNode.index == _WANTED.c.index)
+)
+# SQLite: a run of neighbours on one level (a tile) as a range, scattered nodes as OR'ed pairs, which
+# it answers from the primary key (it scans the whole table for a row-value IN).
+_RUN = _NODE_HASHES.where(
+    LogNode.level == bindparam("level"), LogNode.index.between(bindparam("first"), bindparam("last"))
+)
+PAIRS_PER_QUERY = 64
+
+
+def _read_unnested(session: Session, nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    levels, indices = [level for level, _ in nodes], [index for _, index in nodes]
+    return _hashes(session.execute(_UNNESTED, {"levels": levels, "indices": indices}))
+
+
+def _read_in_runs(session: Session, nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    found: dict[tuple[int, int], bytes] = {}
+    runs = _runs(nodes)
+    pairs = [(level, first) for level, first, last in runs if first == last]
+    for start in range(0, len(pairs), PAIRS_PER_QUERY):
+        chunk = pairs[start : start + PAIRS_PER_QUERY]
+        values = {f"{name}{k}": n for k, pair in enumerate(chunk) for name, n in zip("li", pair, strict=True)}
+        found |= _hashes(session.execute(_pairs(len(chunk)), values))
+    for level, first, last in (run for run in runs if run[1] != run[2]):
+        found |= _hashes(session.execute(_RUN, {"level": level, "first": first, "last": last}))
+    return found
+
+
+@functools.lru_cache(maxsize=PAIRS_PER_QUERY)
+def _pairs(count: int) -> Select[int, int, bytes]:
+    """`count` nodes by their (level, index)."""
+    each = (
+        and_(LogNode.level == bindparam(f"l{k}"), LogNode.index == bindparam(f"i{k}")) for k in range(count)
+    )
+    return _NODE_HASHES.where(or_(*each))
+
+
+def _runs(nodes: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """The nodes as runs of neighbours on one level: (level, first index, last index)."""
+    runs: list[tuple[int, int, int]] = []
+    for level, index in sorted(set(nodes)):
+        if runs and runs[-1][0] == level and runs[-1][2] == index - 1:
+            runs[-1] = (level, runs[-1][1], index)
+        else:
+            runs.append((level, index, index))
+    return runs
+
+
+def _hashes(rows: Iterable[Row[int, int, bytes]]) -> dict[tuple[int, int], bytes]:
+    return {(level, index): digest for level, index, digest in rows}
 
 
 @dataclass(frozen=True)
@@ -191,11 +250,28 @@ def _require_size(session: Session, size: int | None) -> int:
     return size
 
 
-def inclusion_proof(session: Session, index: int, size: int | None) -> tuple[int, list[bytes]]:
+class Inclusion(NamedTuple):
+    """An entry's inclusion proof in the tree of `size` entries, with the entry's leaf hash."""
+
+    size: int
+    leaf_hash: bytes
+    proof: list[bytes]
+
+
+def inclusion_proof(session: Session, index: int, size: int | None) -> Inclusion:
     """The proof of entry `index` in the tree of `size` entries (default: the newest checkpoint)."""
     if index >= (size := _require_size(session, size)) or index < 0:
         raise CommonsError(ErrorCode.LOG_ENTRY_NOT_FOUND, f"entry {index} is not in a tree of size {size}")
-    return size, merkle.inclusion_proof(index, size, stored_hashes(session))
+    read, leaf = stored_hashes(session), (0, index)
+    leaf_hashes: list[bytes] = []
+
+    def with_leaf(nodes: Sequence[tuple[int, int]]) -> list[bytes]:  # the leaf's hash in the proof's query
+        *hashes, leaf_hash = read([*nodes, leaf])
+        leaf_hashes.append(leaf_hash)
+        return hashes
+
+    proof = merkle.inclusion_proof(index, size, with_leaf)
+    return Inclusion(size, leaf_hashes[0] if leaf_hashes else read([leaf])[0], proof)
 
 
 def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
@@ -203,14 +279,6 @@ def consistency_proof(session: Session, old: int, new: int) -> list[bytes]:
     if not 0 < old <= new:
         raise CommonsError(ErrorCode.BAD_TREE_SIZE, "the old size must be between 1 and the new size")
     return merkle.consistency_proof(old, new, stored_hashes(session))
-
-
-def placed_body(session: Session, index: int) -> bytes:
-    """The bytes of a placed entry (callers check it is under a checkpoint)."""
-    body = session.scalar(select(LogEntry.body).where(LogEntry.index == index))
-    if body is None:
-        raise CommonsError(ErrorCode.LOG_ENTRY_NOT_FOUND, f"the log has no entry {index}")
-    return body
 
 
 def entry_bodies(session: Session, start: int, count: int) -> list[bytes]:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, bindparam, case, delete, or_, select, update
+from sqlalchemy import BigInteger, Integer, Table, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -106,13 +106,11 @@ def transfer(
         "record_id": record_id,
         "created_at": utcnow(),
     }
-    connection = session.connection()
-    moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN[connection.dialect.name], row).scalar()
+    moved = _insert_and_move(session, row)
     if moved is None:  # a retry: the key was used before (or by a concurrent call); answer with that transfer
         session.execute(delete(LogRecord).where(LogRecord.id == record_id))
         earlier = _earlier_id(session, initiator, key)
         return _same_or_conflict(session.get(Transfer, earlier) if earlier else None, source, target, amount)
-    _move(session, debit, credit, amount)
     return _loaded(session, Transfer(id=moved, **row))
 
 
@@ -120,39 +118,51 @@ def transfer(
 # than their round trips to the database (see docs/decisions/0013-lean-ledger-writes.md).
 _TRANSFERS = cast(Table, Transfer.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
+_BOTH_ACCOUNTS = select(_ACCOUNTS.c.owner, _ACCOUNTS.c.id).where(
+    _ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")])
+)
+# The new transfer's values are bound as new_<column>: an UPDATE would also SET any column of its table
+# named by a parameter (account.created_at, here).
+NEW = "new_"
 # INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint, and no error when a retry races the first call
 _INSERT_UNLESS_KEY_TAKEN = {
     name: dialect_insert(_TRANSFERS)
+    .values({column.name: bindparam(NEW + column.name) for column in _TRANSFERS.c if column.name != "id"})
     .on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"])
     .returning(_TRANSFERS.c.id)
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgres_insert))
 }
-_BOTH_ACCOUNTS = select(_ACCOUNTS.c.owner, _ACCOUNTS.c.id).where(
-    _ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")])
-)
-_AMOUNT = bindparam("amount", type_=BigInteger)
-_CHANGE = case((_ACCOUNTS.c.id == bindparam("debit"), -_AMOUNT), else_=_AMOUNT)
-_BOTH_IDS = _ACCOUNTS.c.id.in_([bindparam("debit"), bindparam("credit")])
+_AMOUNT = bindparam(NEW + "amount", type_=BigInteger)
+_DEBIT = bindparam(NEW + "from_account_id", type_=Integer)
+_CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
+_BOTH_IDS = _ACCOUNTS.c.id.in_([_DEBIT, bindparam(NEW + "to_account_id")])
 _AFFORDABLE = or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE)
-# PostgreSQL locks the rows an UPDATE meets in the order its plan meets them, which on a small table is
-# the order of the heap, not of the keys: two crossing transfers could each lock one row and wait for
-# the other's. So the rows are locked first, in key order, in the same statement (SELECT … ORDER BY id
-# FOR NO KEY UPDATE: the lock an UPDATE takes, which does not wait for the key-share locks that the
-# transfer row's foreign keys hold). SQLite has one writer at a time, so a plain UPDATE is enough there.
+_NEW_BALANCE = {"balance": _ACCOUNTS.c.balance + _CHANGE}
+# SQLite has one writer at a time: the transfer's row, then a guarded UPDATE of both balances.
+_MOVE = update(_ACCOUNTS).where(_BOTH_IDS, _AFFORDABLE).values(_NEW_BALANCE)
+# PostgreSQL does both in one statement. It locks the rows an UPDATE meets in the order its plan meets
+# them, which on a small table is the order of the heap, not of the keys: two crossing transfers could
+# each lock one row and wait for the other's. So the rows are locked first, in key order (SELECT …
+# ORDER BY id FOR NO KEY UPDATE: the lock an UPDATE takes, which does not wait for the key-share locks
+# of other transfers' foreign keys), and only when the transfer's row was inserted (not for a retry).
+_MOVED = _INSERT_UNLESS_KEY_TAKEN["postgresql"].cte("moved")
 _LOCKED = (
     select(_ACCOUNTS.c.id)
-    .where(_BOTH_IDS)
+    .where(_BOTH_IDS, exists(_MOVED.select()))
     .order_by(_ACCOUNTS.c.id)
     .with_for_update(key_share=True)
     .cte("locked")
 )
-_MOVE = {
-    name: update(_ACCOUNTS).where(*where).values(balance=_ACCOUNTS.c.balance + _CHANGE)
-    for name, where in (
-        ("sqlite", (_BOTH_IDS, _AFFORDABLE)),
-        ("postgresql", (_ACCOUNTS.c.id == _LOCKED.c.id, _AFFORDABLE)),
-    )
-}
+_CHANGED = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == _LOCKED.c.id, _AFFORDABLE)
+    .values(_NEW_BALANCE)
+    .returning(_ACCOUNTS.c.id)
+    .cte("changed")
+)
+_INSERT_AND_MOVE = select(
+    select(_MOVED.c.id).scalar_subquery(), select(func.count()).select_from(_CHANGED).scalar_subquery()
+)
 
 
 def _account_ids(session: Session, source: str, target: str) -> tuple[int, int]:
@@ -161,17 +171,23 @@ def _account_ids(session: Session, source: str, target: str) -> tuple[int, int]:
     return found.get(source) or account(session, source).id, found.get(target) or account(session, target).id
 
 
-def _move(session: Session, debit: int, credit: int, amount: int) -> None:
-    """Change both balances in one guarded UPDATE; a debit that would go below zero updates no row."""
-    connection = session.connection()
-    values = {"debit": debit, "credit": credit, "amount": amount}
-    if connection.execute(_MOVE[connection.dialect.name], values).rowcount != 2:
+def _insert_and_move(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert the transfer unless its key is taken and, if it was inserted, move the tokens: its id, or
+    None for a retry. A debit that would go below zero changes no balance and raises."""
+    connection, values = session.connection(), {NEW + column: value for column, value in row.items()}
+    if connection.dialect.name == "postgresql":
+        moved, changed = connection.execute(_INSERT_AND_MOVE, values).one()
+    else:
+        moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN["sqlite"], values).scalar()
+        changed = connection.execute(_MOVE, values).rowcount if moved is not None else 0
+    if moved is not None and changed != 2:
         raise CommonsError(
-            ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {amount} tokens"
+            ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {row['amount']} tokens"
         )
-    for changed in (session.identity_map.get(identity_key(Account, (key,))) for key in (debit, credit)):
-        if changed is not None:  # an account this session loaded before: its balance is now stale
-            session.expire(changed, ["balance"])
+    for key in (row["from_account_id"], row["to_account_id"]) if session.identity_map else ():
+        if (stale := session.identity_map.get(identity_key(Account, (key,)))) is not None:
+            session.expire(stale, ["balance"])  # an account this session loaded before
+    return cast(int | None, moved)
 
 
 def _loaded(session: Session, moved: Transfer) -> Transfer:

@@ -63,7 +63,7 @@ def entry_page(
     """One entry, its leaf hash and its inclusion proof against the newest checkpoint."""
     found = service.entry(session, index)
     head = _head(request, session)
-    _, proof = service.inclusion_proof(session, index, head["checkpoint"].size)
+    proof = service.inclusion_proof(session, index, head["checkpoint"].size).proof
     context = head | {
         "entry": found,
         "document": json.dumps(json.loads(found.body), indent=2, ensure_ascii=False, sort_keys=True),
