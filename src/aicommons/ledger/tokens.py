@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, Table, bindparam, case, delete, exists, func, or_, select, update
+from sqlalchemy import BigInteger, Integer, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -81,7 +81,6 @@ def transfer(
         raise CommonsError(
             ErrorCode.VALIDATION_FAILED, "a transfer moves a positive amount between two accounts"
         )
-    debit, credit = _account_ids(session, source, target)
     record_id = log.record(
         session,
         TRANSFER_EVENT,
@@ -98,96 +97,119 @@ def transfer(
     row = {
         "initiator": initiator,
         "idempotency_key": key,
-        "from_account_id": debit,
-        "to_account_id": credit,
         "amount": amount,
         "reason": reason,
         "note": note,
         "record_id": record_id,
         "created_at": utcnow(),
     }
-    moved = _insert_and_move(session, row)
+    moved = _insert_and_move(session, row, source, target)
     if moved is None:  # a retry: the key was used before (or by a concurrent call); answer with that transfer
         session.execute(delete(LogRecord).where(LogRecord.id == record_id))
         earlier = _earlier_id(session, initiator, key)
         return _same_or_conflict(session.get(Transfer, earlier) if earlier else None, source, target, amount)
-    return _loaded(session, Transfer(id=moved, **row))
+    transfer_id, debit, credit = moved
+    return _loaded(session, Transfer(id=transfer_id, from_account_id=debit, to_account_id=credit, **row))
 
 
 # The statements of a transfer are built once: building and hashing them anew on every call cost more
 # than their round trips to the database (see docs/decisions/0013-lean-ledger-writes.md).
 _TRANSFERS = cast(Table, Transfer.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
-_BOTH_ACCOUNTS = select(_ACCOUNTS.c.owner, _ACCOUNTS.c.id).where(
-    _ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")])
-)
 # The new transfer's values are bound as new_<column>: an UPDATE would also SET any column of its table
 # named by a parameter (account.created_at, here).
 NEW = "new_"
-# INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint, and no error when a retry races the first call
+_PAYER, _PAYEE = _ACCOUNTS.alias("payer"), _ACCOUNTS.alias("payee")
+_GIVEN = [column for column in _TRANSFERS.c if column.name not in {"id", "from_account_id", "to_account_id"}]
+# INSERT … SELECT the two accounts' ids by owner … ON CONFLICT DO NOTHING RETURNING: no row when the key
+# was taken (a retry; no savepoint, no error when it races the first call) or an account is not open yet.
 _INSERT_UNLESS_KEY_TAKEN = {
     name: dialect_insert(_TRANSFERS)
-    .values({column.name: bindparam(NEW + column.name) for column in _TRANSFERS.c if column.name != "id"})
+    .from_select(
+        [*_GIVEN, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id],
+        select(
+            *(bindparam(NEW + column.name, type_=column.type) for column in _GIVEN), _PAYER.c.id, _PAYEE.c.id
+        )
+        .select_from(_PAYER.join(_PAYEE, _PAYEE.c.owner == bindparam("target")))
+        .where(_PAYER.c.owner == bindparam("source")),
+    )
     .on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"])
-    .returning(_TRANSFERS.c.id)
+    .returning(_TRANSFERS.c.id, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id)
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgres_insert))
 }
 _AMOUNT = bindparam(NEW + "amount", type_=BigInteger)
-_DEBIT = bindparam(NEW + "from_account_id", type_=Integer)
-_CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
-_BOTH_IDS = _ACCOUNTS.c.id.in_([_DEBIT, bindparam(NEW + "to_account_id")])
-_AFFORDABLE = or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE)
-_NEW_BALANCE = {"balance": _ACCOUNTS.c.balance + _CHANGE}
 # SQLite has one writer at a time: the transfer's row, then a guarded UPDATE of both balances.
-_MOVE = update(_ACCOUNTS).where(_BOTH_IDS, _AFFORDABLE).values(_NEW_BALANCE)
+_DEBIT = bindparam("debit", type_=Integer)
+_CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
+_MOVE = (
+    update(_ACCOUNTS)
+    .where(
+        _ACCOUNTS.c.id.in_([_DEBIT, bindparam("credit", type_=Integer)]),
+        or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
+    )
+    .values(balance=_ACCOUNTS.c.balance + _CHANGE)
+)
 # PostgreSQL does both in one statement. It locks the rows an UPDATE meets in the order its plan meets
 # them, which on a small table is the order of the heap, not of the keys: two crossing transfers could
 # each lock one row and wait for the other's. So the rows are locked first, in key order (SELECT …
 # ORDER BY id FOR NO KEY UPDATE: the lock an UPDATE takes, which does not wait for the key-share locks
-# of other transfers' foreign keys), and only when the transfer's row was inserted (not for a retry).
+# of other transfers' foreign keys), and only those of a transfer that was inserted.
 _MOVED = _INSERT_UNLESS_KEY_TAKEN["postgresql"].cte("moved")
 _LOCKED = (
-    select(_ACCOUNTS.c.id)
-    .where(_BOTH_IDS, exists(_MOVED.select()))
+    select(
+        _ACCOUNTS.c.id,
+        case((_ACCOUNTS.c.id == _MOVED.c.from_account_id, -_AMOUNT), else_=_AMOUNT).label("change"),
+    )
+    .join(_MOVED, _ACCOUNTS.c.id.in_([_MOVED.c.from_account_id, _MOVED.c.to_account_id]))
     .order_by(_ACCOUNTS.c.id)
-    .with_for_update(key_share=True)
+    .with_for_update(of=_ACCOUNTS, key_share=True)
     .cte("locked")
 )
 _CHANGED = (
     update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.id == _LOCKED.c.id, _AFFORDABLE)
-    .values(_NEW_BALANCE)
+    .where(
+        _ACCOUNTS.c.id == _LOCKED.c.id,
+        or_(_ACCOUNTS.c.balance + _LOCKED.c.change >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
+    )
+    .values(balance=_ACCOUNTS.c.balance + _LOCKED.c.change)
     .returning(_ACCOUNTS.c.id)
     .cte("changed")
 )
 _INSERT_AND_MOVE = select(
-    select(_MOVED.c.id).scalar_subquery(), select(func.count()).select_from(_CHANGED).scalar_subquery()
+    _MOVED.c.id,
+    _MOVED.c.from_account_id,
+    _MOVED.c.to_account_id,
+    select(func.count()).select_from(_CHANGED).scalar_subquery(),
 )
+_OPEN_ACCOUNTS = select(func.count()).where(_ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")]))
 
 
-def _account_ids(session: Session, source: str, target: str) -> tuple[int, int]:
-    """The ids of both accounts in one query, opening any that does not exist yet."""
-    found = dict(session.connection().execute(_BOTH_ACCOUNTS, {"source": source, "target": target}).all())
-    return found.get(source) or account(session, source).id, found.get(target) or account(session, target).id
-
-
-def _insert_and_move(session: Session, row: dict[str, Any]) -> int | None:
-    """Insert the transfer unless its key is taken and, if it was inserted, move the tokens: its id, or
-    None for a retry. A debit that would go below zero changes no balance and raises."""
-    connection, values = session.connection(), {NEW + column: value for column, value in row.items()}
+def _insert_and_move(
+    session: Session, row: dict[str, Any], source: str, target: str
+) -> tuple[int, int, int] | None:
+    """Insert the transfer unless its key is taken and, if it was inserted, move the tokens: its id and
+    accounts' ids, or None for a retry. A debit that would go below zero changes no balance and raises.
+    An account used for the first time is opened, and the transfer tried once more."""
+    connection = session.connection()
+    values = {NEW + column: value for column, value in row.items()} | {"source": source, "target": target}
     if connection.dialect.name == "postgresql":
-        moved, changed = connection.execute(_INSERT_AND_MOVE, values).one()
+        found = connection.execute(_INSERT_AND_MOVE, values).first()
+        moved, changed = (None, 0) if found is None else (found[:3], found[3])
     else:
-        moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN["sqlite"], values).scalar()
-        changed = connection.execute(_MOVE, values).rowcount if moved is not None else 0
+        moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN["sqlite"], values).first()
+        both = {"debit": moved[1], "credit": moved[2]} if moved is not None else {}
+        changed = connection.execute(_MOVE, values | both).rowcount if moved is not None else 0
+    if moved is None and connection.execute(_OPEN_ACCOUNTS, values).scalar() != 2:
+        account(session, source), account(session, target)
+        return _insert_and_move(session, row, source, target)
     if moved is not None and changed != 2:
         raise CommonsError(
             ErrorCode.INSUFFICIENT_FUNDS, f"the paying account holds fewer than {row['amount']} tokens"
         )
-    for key in (row["from_account_id"], row["to_account_id"]) if session.identity_map else ():
+    for key in moved[1:] if moved is not None and session.identity_map else ():
         if (stale := session.identity_map.get(identity_key(Account, (key,)))) is not None:
             session.expire(stale, ["balance"])  # an account this session loaded before
-    return cast(int | None, moved)
+    return None if moved is None else (int(moved[0]), int(moved[1]), int(moved[2]))
 
 
 def _loaded(session: Session, moved: Transfer) -> Transfer:
