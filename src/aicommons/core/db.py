@@ -1,13 +1,15 @@
 """Database engine, declarative base and the one unit of work per request, command or job step."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import ClauseElement, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -89,6 +91,70 @@ def fresh_schema_url(url: str, schema: str) -> str:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@dataclass(frozen=True)
+class DriverResult:
+    """What the driver answered: the rows returned, the rows changed."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    names: tuple[str, ...]  # the parameters in the driver's order (a name may come twice on SQLite)
+    fixed: dict[str, Any]  # the values the statement itself holds (literals compared with)
+    processors: dict[str, Callable[[Any], Any]]  # each parameter's type, as SQLAlchemy would bind it
+    positional: bool
+
+
+class DriverStatement:
+    """A statement built with SQLAlchemy, compiled once per dialect, run by the session's own database
+    connection in the session's transaction.
+
+    For the few writes on the path of every request (the log's record, a token transfer): there,
+    SQLAlchemy's work per execution (cache lookup, parameter and result set-up) costs more than the
+    database's (docs/decisions/0043-ledger-writes-go-to-the-driver.md). The SQL and the stored values
+    are the ones SQLAlchemy would send: each parameter goes through its type's bind processor.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._prepared: dict[str, _Prepared] = {}
+
+    def execute(self, session: Session, values: Mapping[str, Any]) -> DriverResult:
+        connection = session.connection()
+        prepared = self._prepared.get(connection.dialect.name) or self._prepare(connection.dialect)
+        merged = prepared.fixed | dict(values)
+        for name, process in prepared.processors.items():
+            merged[name] = process(merged[name])
+        parameters = tuple(merged[name] for name in prepared.names) if prepared.positional else merged
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(prepared.sql, parameters)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return DriverResult(rows=list(rows), rowcount=cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
+        binds = compiled.binds.items()  # by the name the SQL uses
+        prepared = _Prepared(
+            sql=compiled.string,
+            names=tuple(compiled.positiontup or ()),
+            fixed={name: bind.value for name, bind in binds if not bind.required},
+            processors={
+                name: process
+                for name, bind in binds
+                if (process := bind.type.bind_processor(dialect)) is not None
+            },
+            positional=dialect.positional,
+        )
+        self._prepared[dialect.name] = prepared
+        return prepared
 
 
 @contextmanager

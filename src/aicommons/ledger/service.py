@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from aicommons.core.db import utcnow
+from aicommons.core.db import DriverStatement, utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.ledger import merkle
 from aicommons.ledger.entries import entry_body
@@ -56,13 +56,15 @@ def record(
         "community_id": community_id,
         "created_at": utcnow(),
     }
-    inserted = session.connection().execute(_RECORD, values).inserted_primary_key
-    assert inserted is not None
-    return int(inserted[0])
+    return int(_RECORD.execute(session, values).rows[0][0])
 
 
-# A Core statement built once: every domain's write goes through it, so it skips the ORM's per-call work.
-_RECORD = insert(cast(Table, LogRecord.__table__))
+# The one INSERT every domain's write runs: straight to the driver (see core.db.DriverStatement).
+_RECORD = DriverStatement(
+    insert(cast(Table, LogRecord.__table__))
+    .values({name: bindparam(name) for name in ("body", "event", "actor_id", "community_id", "created_at")})
+    .returning(LogRecord.id)
+)
 
 
 def stored_hashes(session: Session) -> merkle.HashReader:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from aicommons.core.db import utcnow
+from aicommons.core.db import DriverStatement, utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
 from aicommons.ledger import service as log
@@ -141,7 +141,7 @@ _AMOUNT = bindparam(NEW + "amount", type_=BigInteger)
 # SQLite has one writer at a time: the transfer's row, then a guarded UPDATE of both balances.
 _DEBIT = bindparam("debit", type_=Integer)
 _CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
-_MOVE = (
+_MOVE = DriverStatement(
     update(_ACCOUNTS)
     .where(
         _ACCOUNTS.c.id.in_([_DEBIT, bindparam("credit", type_=Integer)]),
@@ -175,12 +175,15 @@ _CHANGED = (
     .returning(_ACCOUNTS.c.id)
     .cte("changed")
 )
-_INSERT_AND_MOVE = select(
-    _MOVED.c.id,
-    _MOVED.c.from_account_id,
-    _MOVED.c.to_account_id,
-    select(func.count()).select_from(_CHANGED).scalar_subquery(),
+_INSERT_AND_MOVE = DriverStatement(
+    select(
+        _MOVED.c.id,
+        _MOVED.c.from_account_id,
+        _MOVED.c.to_account_id,
+        select(func.count()).select_from(_CHANGED).scalar_subquery(),
+    )
 )
+_INSERT_UNLESS_KEY_TAKEN_SQLITE = DriverStatement(_INSERT_UNLESS_KEY_TAKEN["sqlite"])
 _OPEN_ACCOUNTS = select(func.count()).where(_ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")]))
 
 
@@ -190,16 +193,16 @@ def _insert_and_move(
     """Insert the transfer unless its key is taken and, if it was inserted, move the tokens: its id and
     accounts' ids, or None for a retry. A debit that would go below zero changes no balance and raises.
     An account used for the first time is opened, and the transfer tried once more."""
-    connection = session.connection()
     values = {NEW + column: value for column, value in row.items()} | {"source": source, "target": target}
-    if connection.dialect.name == "postgresql":
-        found = connection.execute(_INSERT_AND_MOVE, values).first()
-        moved, changed = (None, 0) if found is None else (found[:3], found[3])
+    if session.get_bind().dialect.name == "postgresql":
+        found = _INSERT_AND_MOVE.execute(session, values).rows
+        moved, changed = (found[0][:3], found[0][3]) if found else (None, 0)
     else:
-        moved = connection.execute(_INSERT_UNLESS_KEY_TAKEN["sqlite"], values).first()
+        inserted = _INSERT_UNLESS_KEY_TAKEN_SQLITE.execute(session, values).rows
+        moved = inserted[0] if inserted else None
         both = {"debit": moved[1], "credit": moved[2]} if moved is not None else {}
-        changed = connection.execute(_MOVE, values | both).rowcount if moved is not None else 0
-    if moved is None and connection.execute(_OPEN_ACCOUNTS, values).scalar() != 2:
+        changed = _MOVE.execute(session, values | both).rowcount if moved is not None else 0
+    if moved is None and session.connection().execute(_OPEN_ACCOUNTS, values).scalar() != 2:
         account(session, source), account(session, target)
         return _insert_and_move(session, row, source, target)
     if moved is not None and changed != 2:
