@@ -149,7 +149,7 @@ class DriverStatement:
             processors={
                 name: process
                 for name, bind in binds
-                if (process := bind.type.bind_processor(dialect)) is not None
+                if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
             },
             positional=dialect.positional,
         )

@@ -1,14 +1,28 @@
 """The token ledger: accounts, double-entry transfers with idempotency keys, mints and rewards."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, Table, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.dml import ReturningInsert
 
 from aicommons.core.db import DriverStatement, utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -116,32 +130,38 @@ def transfer(
 # than their round trips to the database (see docs/decisions/0013-lean-ledger-writes.md).
 _TRANSFERS = cast(Table, Transfer.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
-# The new transfer's values are bound as new_<column>: an UPDATE would also SET any column of its table
-# named by a parameter (account.created_at, here).
+# The new transfer's values are bound as new_<column>: SQLAlchemy keeps a column's own name for VALUES.
 NEW = "new_"
 _PAYER, _PAYEE = _ACCOUNTS.alias("payer"), _ACCOUNTS.alias("payee")
 _GIVEN = [column for column in _TRANSFERS.c if column.name not in {"id", "from_account_id", "to_account_id"}]
-# INSERT … SELECT the two accounts' ids by owner … ON CONFLICT DO NOTHING RETURNING: no row when the key
-# was taken (a retry; no savepoint, no error when it races the first call) or an account is not open yet.
-_INSERT_UNLESS_KEY_TAKEN = {
-    name: dialect_insert(_TRANSFERS)
-    .from_select(
-        [*_GIVEN, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id],
-        select(
-            *(bindparam(NEW + column.name, type_=column.type) for column in _GIVEN), _PAYER.c.id, _PAYEE.c.id
+
+
+def _insert_unless_key_taken(
+    dialect_insert: Callable[[Table], SQLiteInsert | PostgresInsert],
+) -> ReturningInsert[Any]:
+    """INSERT … SELECT the two accounts' ids by owner … ON CONFLICT DO NOTHING RETURNING: no row when the
+    key was taken (a retry; no savepoint, no error when it races the first call) or an account is not
+    open yet."""
+    given = (bindparam(NEW + column.name, type_=column.type) for column in _GIVEN)
+    return (
+        dialect_insert(_TRANSFERS)
+        .from_select(
+            [*_GIVEN, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id],
+            select(*given, _PAYER.c.id, _PAYEE.c.id)
+            .select_from(_PAYER.join(_PAYEE, _PAYEE.c.owner == bindparam("target")))
+            .where(_PAYER.c.owner == bindparam("source")),
         )
-        .select_from(_PAYER.join(_PAYEE, _PAYEE.c.owner == bindparam("target")))
-        .where(_PAYER.c.owner == bindparam("source")),
+        .on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"])
+        .returning(_TRANSFERS.c.id, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id)
     )
-    .on_conflict_do_nothing(index_elements=["initiator", "idempotency_key"])
-    .returning(_TRANSFERS.c.id, _TRANSFERS.c.from_account_id, _TRANSFERS.c.to_account_id)
-    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgres_insert))
-}
+
+
 _AMOUNT = bindparam(NEW + "amount", type_=BigInteger)
 # SQLite has one writer at a time: the transfer's row, then a guarded UPDATE of both balances.
 _DEBIT = bindparam("debit", type_=Integer)
 _CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
-_MOVE = DriverStatement(
+_INSERT_ON_SQLITE = DriverStatement(_insert_unless_key_taken(sqlite_insert))
+_MOVE_ON_SQLITE = DriverStatement(
     update(_ACCOUNTS)
     .where(
         _ACCOUNTS.c.id.in_([_DEBIT, bindparam("credit", type_=Integer)]),
@@ -154,7 +174,7 @@ _MOVE = DriverStatement(
 # each lock one row and wait for the other's. So the rows are locked first, in key order (SELECT …
 # ORDER BY id FOR NO KEY UPDATE: the lock an UPDATE takes, which does not wait for the key-share locks
 # of other transfers' foreign keys), and only those of a transfer that was inserted.
-_MOVED = _INSERT_UNLESS_KEY_TAKEN["postgresql"].cte("moved")
+_MOVED = _insert_unless_key_taken(postgres_insert).cte("moved")
 _LOCKED = (
     select(
         _ACCOUNTS.c.id,
@@ -175,7 +195,7 @@ _CHANGED = (
     .returning(_ACCOUNTS.c.id)
     .cte("changed")
 )
-_INSERT_AND_MOVE = DriverStatement(
+_INSERT_AND_MOVE_ON_POSTGRESQL = DriverStatement(
     select(
         _MOVED.c.id,
         _MOVED.c.from_account_id,
@@ -183,7 +203,6 @@ _INSERT_AND_MOVE = DriverStatement(
         select(func.count()).select_from(_CHANGED).scalar_subquery(),
     )
 )
-_INSERT_UNLESS_KEY_TAKEN_SQLITE = DriverStatement(_INSERT_UNLESS_KEY_TAKEN["sqlite"])
 _OPEN_ACCOUNTS = select(func.count()).where(_ACCOUNTS.c.owner.in_([bindparam("source"), bindparam("target")]))
 
 
@@ -195,13 +214,13 @@ def _insert_and_move(
     An account used for the first time is opened, and the transfer tried once more."""
     values = {NEW + column: value for column, value in row.items()} | {"source": source, "target": target}
     if session.get_bind().dialect.name == "postgresql":
-        found = _INSERT_AND_MOVE.execute(session, values).rows
+        found = _INSERT_AND_MOVE_ON_POSTGRESQL.execute(session, values).rows
         moved, changed = (found[0][:3], found[0][3]) if found else (None, 0)
     else:
-        inserted = _INSERT_UNLESS_KEY_TAKEN_SQLITE.execute(session, values).rows
+        inserted = _INSERT_ON_SQLITE.execute(session, values).rows
         moved = inserted[0] if inserted else None
         both = {"debit": moved[1], "credit": moved[2]} if moved is not None else {}
-        changed = _MOVE.execute(session, values | both).rowcount if moved is not None else 0
+        changed = _MOVE_ON_SQLITE.execute(session, values | both).rowcount if moved is not None else 0
     if moved is None and session.connection().execute(_OPEN_ACCOUNTS, values).scalar() != 2:
         account(session, source), account(session, target)
         return _insert_and_move(session, row, source, target)
