@@ -4,7 +4,7 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from aicommons.core.db import unit_of_work
 from aicommons.core.errors import CommonsError, ErrorCode
@@ -36,6 +36,25 @@ def test_recorded_entries_reach_the_log_in_order_with_a_signed_checkpoint(factor
         )
         == checkpoint.root
     )
+
+
+def test_a_placed_entry_keeps_its_records_values_as_they_were_stored(factory, sequence):
+    record_many(factory, 3)
+    with factory() as session:
+        waiting = [tuple(r) for r in session.execute(text(f"SELECT {COPIED} FROM log_record ORDER BY id"))]
+        recorded = session.execute(select(LogRecord.id, LogRecord.created_at).order_by(LogRecord.id)).all()
+    sequence()
+    with factory() as session:
+        placed = [tuple(r) for r in session.execute(text(f'SELECT {COPIED} FROM log_entry ORDER BY "index"'))]
+        entries = session.execute(
+            select(LogEntry.record_id, LogEntry.created_at).order_by(LogEntry.index)
+        ).all()
+    assert placed == waiting  # the same bytes in the database, whatever their type
+    assert [tuple(e) for e in entries] == [tuple(r) for r in recorded]
+    assert all(at.tzinfo is not None for _, at in entries)
+
+
+COPIED = "body, event, actor_id, community_id, created_at"
 
 
 def test_an_entry_commits_with_its_change_or_not_at_all(factory, sequence):

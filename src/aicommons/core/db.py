@@ -1,6 +1,6 @@
 """Database engine, declarative base and the one unit of work per request, command or job step."""
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +109,12 @@ class _Prepared:
     processors: dict[str, Callable[[Any], Any]]  # each parameter's type, as SQLAlchemy would bind it
     positional: bool
 
+    def parameters(self, values: Mapping[str, Any], *, bind: bool) -> tuple[Any, ...] | dict[str, Any]:
+        merged = self.fixed | dict(values)
+        for name, process in self.processors.items() if bind else ():
+            merged[name] = process(merged[name])
+        return tuple(merged[name] for name in self.names) if self.positional else merged
+
 
 class DriverStatement:
     """A statement built with SQLAlchemy, compiled once per dialect, run by the session's own database
@@ -126,18 +132,29 @@ class DriverStatement:
 
     def execute(self, session: Session, values: Mapping[str, Any]) -> DriverResult:
         connection = session.connection()
-        prepared = self._prepared.get(connection.dialect.name) or self._prepare(connection.dialect)
-        merged = prepared.fixed | dict(values)
-        for name, process in prepared.processors.items():
-            merged[name] = process(merged[name])
-        parameters = tuple(merged[name] for name in prepared.names) if prepared.positional else merged
+        prepared = self._prepared_for(connection.dialect)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(prepared.sql, parameters)
+            cursor.execute(prepared.sql, prepared.parameters(values, bind=True))
             rows = cursor.fetchall() if cursor.description is not None else []
             return DriverResult(rows=list(rows), rowcount=cursor.rowcount)
         finally:
             cursor.close()
+
+    def execute_many(self, session: Session, rows: Iterable[Mapping[str, Any]], *, as_stored: bool) -> None:
+        """Run the statement once per row. `as_stored`: the values were read from the database by a
+        DriverStatement and are copied as they are, without their types' bind processing."""
+        connection = session.connection()
+        prepared = self._prepared_for(connection.dialect)
+        cursor = connection.connection.cursor()
+        try:
+            parameters: list[Any] = [prepared.parameters(row, bind=not as_stored) for row in rows]
+            cursor.executemany(prepared.sql, parameters)
+        finally:
+            cursor.close()
+
+    def _prepared_for(self, dialect: Dialect) -> _Prepared:
+        return self._prepared.get(dialect.name) or self._prepare(dialect)
 
     def _prepare(self, dialect: Dialect) -> _Prepared:
         compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))

@@ -156,15 +156,19 @@ class LogIdentity:
 def integrate(session: Session, log: LogIdentity, *, batch: int = BATCH) -> LogCheckpoint | None:
     """Place waiting records at the end of the log, in one strict order, and sign the new checkpoint."""
     size = _lock_head(session)
-    records = list(session.scalars(select(LogRecord).order_by(LogRecord.id).limit(batch)))
+    records = _WAITING.execute(session, {"batch": batch}).rows
     if not records:
         return None if size or _has_checkpoint(session) else _sign(session, log, 0, merkle.EMPTY_ROOT)
-    leaves = [merkle.leaf_hash(r.body) for r in records]
+    leaves = [merkle.leaf_hash(record[1]) for record in records]
     read = stored_hashes(session)
     nodes = merkle.append_nodes(size, leaves, read)
-    session.execute(insert(LogEntry), [_placed(size + offset, r) for offset, r in enumerate(records)])
-    session.execute(insert(LogNode), [{"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes])
-    placed = delete(LogRecord).where(LogRecord.id.in_([r.id for r in records]))
+    _PLACE.execute_many(
+        session, (_placed(size + n, record) for n, record in enumerate(records)), as_stored=True
+    )
+    _ADD_NODES.execute_many(
+        session, ({"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes), as_stored=False
+    )
+    placed = delete(LogRecord).where(LogRecord.id.in_([record[0] for record in records]))
     session.execute(placed.execution_options(synchronize_session=False))
     new_size = size + len(records)
     session.execute(update(LogHead).where(LogHead.id == HEAD).values(size=new_size))
@@ -185,16 +189,23 @@ def _has_checkpoint(session: Session) -> bool:
     return session.scalar(select(LogCheckpoint.size).limit(1)) is not None
 
 
-def _placed(index: int, pending: LogRecord) -> dict[str, Any]:
-    return {
-        "index": index,
-        "record_id": pending.id,
-        "body": pending.body,
-        "event": pending.event,
-        "actor_id": pending.actor_id,
-        "community_id": pending.community_id,
-        "created_at": pending.created_at,
-    }
+# The sequencer's statements: straight to the driver, the records' values copied as they are stored.
+_PLACED_COLUMNS = ("body", "event", "actor_id", "community_id", "created_at")
+_WAITING = DriverStatement(
+    select(LogRecord.id, *(getattr(LogRecord, name) for name in _PLACED_COLUMNS))
+    .order_by(LogRecord.id)
+    .limit(bindparam("batch"))
+)
+_PLACE = DriverStatement(
+    insert(LogEntry).values({name: bindparam(name) for name in ("index", "record_id", *_PLACED_COLUMNS)})
+)
+_ADD_NODES = DriverStatement(
+    insert(LogNode).values({name: bindparam(name) for name in ("level", "index", "hash")})
+)
+
+
+def _placed(index: int, record: Sequence[Any]) -> dict[str, Any]:
+    return {"index": index, "record_id": record[0]} | dict(zip(_PLACED_COLUMNS, record[1:], strict=True))
 
 
 def _refuse_inconsistency(session: Session, size: int, root: bytes, read: merkle.HashReader) -> None:
