@@ -156,7 +156,7 @@ class LogIdentity:
 def integrate(session: Session, log: LogIdentity, *, batch: int = BATCH) -> LogCheckpoint | None:
     """Place waiting records at the end of the log, in one strict order, and sign the new checkpoint."""
     size = _lock_head(session)
-    records = _WAITING.execute(session, {"batch": batch}).rows
+    records = sorted(_TAKE_WAITING.execute(session, {"batch": batch}).rows)  # by id: the order they came
     if not records:
         return None if size or _has_checkpoint(session) else _sign(session, log, 0, merkle.EMPTY_ROOT)
     leaves = [merkle.leaf_hash(record[1]) for record in records]
@@ -168,8 +168,6 @@ def integrate(session: Session, log: LogIdentity, *, batch: int = BATCH) -> LogC
     _ADD_NODES.execute_many(
         session, ({"level": lv, "index": ix, "hash": h} for lv, ix, h in nodes), as_stored=False
     )
-    placed = delete(LogRecord).where(LogRecord.id.in_([record[0] for record in records]))
-    session.execute(placed.execution_options(synchronize_session=False))
     new_size = size + len(records)
     session.execute(update(LogHead).where(LogHead.id == HEAD).values(size=new_size))
     root = merkle.tree_root(new_size, read)
@@ -191,10 +189,11 @@ def _has_checkpoint(session: Session) -> bool:
 
 # The sequencer's statements: straight to the driver, the records' values copied as they are stored.
 _PLACED_COLUMNS = ("body", "event", "actor_id", "community_id", "created_at")
-_WAITING = DriverStatement(
-    select(LogRecord.id, *(getattr(LogRecord, name) for name in _PLACED_COLUMNS))
-    .order_by(LogRecord.id)
-    .limit(bindparam("batch"))
+# The oldest waiting records, taken off the queue (they are placed, or the transaction rolls back).
+_TAKE_WAITING = DriverStatement(
+    delete(LogRecord)
+    .where(LogRecord.id.in_(select(LogRecord.id).order_by(LogRecord.id).limit(bindparam("batch"))))
+    .returning(LogRecord.id, *(getattr(LogRecord, name) for name in _PLACED_COLUMNS))
 )
 _PLACE = DriverStatement(
     insert(LogEntry).values({name: bindparam(name) for name in ("index", "record_id", *_PLACED_COLUMNS)})
