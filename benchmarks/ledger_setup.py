@@ -7,6 +7,7 @@ The sequencer is the app's own job worker (`aicommons.app.make_worker`), whose c
 `ledger.integrate` in its own unit of work, run in a thread as `aicommons serve` runs it.
 """
 
+import os
 import tempfile
 import threading
 import time
@@ -45,7 +46,12 @@ class LedgerDb:
 
 @contextmanager
 def ledger_database(kind: str, postgres_url: str, label: str) -> Iterator[LedgerDb]:
-    """A fresh database of `kind` for one ledger benchmark, removed afterwards (the schema is kept)."""
+    """A fresh database of `kind` for one ledger benchmark, removed afterwards (the schema is kept).
+
+    The disk is flushed first: durable commits wait for the disk, and the gigabytes that earlier
+    benchmarks wrote (the search commons, the large log) would otherwise still be going out meanwhile.
+    """
+    os.sync()
     with tempfile.TemporaryDirectory(prefix=f"aicommons-bench-{label}-{kind}-") as directory:
         data_dir = Path(directory)
         database = sqlite_database(data_dir) if kind == "sqlite" else postgres_database(postgres_url, SCHEMA)
