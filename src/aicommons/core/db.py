@@ -131,25 +131,25 @@ class DriverStatement:
         self._prepared: dict[str, _Prepared] = {}
 
     def execute(self, session: Session, values: Mapping[str, Any]) -> DriverResult:
-        connection = session.connection()
-        prepared = self._prepared_for(connection.dialect)
-        cursor = connection.connection.cursor()
-        try:
+        with self._cursor(session) as (prepared, cursor):
             cursor.execute(prepared.sql, prepared.parameters(values, bind=True))
             rows = cursor.fetchall() if cursor.description is not None else []
             return DriverResult(rows=list(rows), rowcount=cursor.rowcount)
-        finally:
-            cursor.close()
 
     def execute_many(self, session: Session, rows: Iterable[Mapping[str, Any]], *, as_stored: bool) -> None:
         """Run the statement once per row. `as_stored`: the values were read from the database by a
         DriverStatement and are copied as they are, without their types' bind processing."""
-        connection = session.connection()
-        prepared = self._prepared_for(connection.dialect)
-        cursor = connection.connection.cursor()
-        try:
+        with self._cursor(session) as (prepared, cursor):
             parameters: list[Any] = [prepared.parameters(row, bind=not as_stored) for row in rows]
             cursor.executemany(prepared.sql, parameters)
+
+    @contextmanager
+    def _cursor(self, session: Session) -> Iterator[tuple[_Prepared, Any]]:
+        """The statement prepared for the session's dialect, and a cursor of the session's connection."""
+        connection = session.connection()
+        cursor = connection.connection.cursor()
+        try:
+            yield self._prepared_for(connection.dialect), cursor
         finally:
             cursor.close()
 

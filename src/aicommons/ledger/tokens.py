@@ -213,14 +213,8 @@ def _insert_and_move(
     accounts' ids, or None for a retry. A debit that would go below zero changes no balance and raises.
     An account used for the first time is opened, and the transfer tried once more."""
     values = {NEW + column: value for column, value in row.items()} | {"source": source, "target": target}
-    if session.get_bind().dialect.name == "postgresql":
-        found = _INSERT_AND_MOVE_ON_POSTGRESQL.execute(session, values).rows
-        moved, changed = (found[0][:3], found[0][3]) if found else (None, 0)
-    else:
-        inserted = _INSERT_ON_SQLITE.execute(session, values).rows
-        moved = inserted[0] if inserted else None
-        both = {"debit": moved[1], "credit": moved[2]} if moved is not None else {}
-        changed = _MOVE_ON_SQLITE.execute(session, values | both).rowcount if moved is not None else 0
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    moved, changed = (_in_one_statement if on_postgresql else _in_two_statements)(session, values)
     if moved is None and session.connection().execute(_OPEN_ACCOUNTS, values).scalar() != 2:
         account(session, source), account(session, target)
         return _insert_and_move(session, row, source, target)
@@ -232,6 +226,21 @@ def _insert_and_move(
         if (stale := session.identity_map.get(identity_key(Account, (key,)))) is not None:
             session.expire(stale, ["balance"])  # an account this session loaded before
     return None if moved is None else (int(moved[0]), int(moved[1]), int(moved[2]))
+
+
+def _in_one_statement(session: Session, values: dict[str, Any]) -> tuple[tuple[Any, ...] | None, int]:
+    """PostgreSQL: the transfer's (id, debit, credit) or None, and how many balances changed."""
+    found = _INSERT_AND_MOVE_ON_POSTGRESQL.execute(session, values).rows
+    return (found[0][:3], found[0][3]) if found else (None, 0)
+
+
+def _in_two_statements(session: Session, values: dict[str, Any]) -> tuple[tuple[Any, ...] | None, int]:
+    """SQLite: the same, the row first, then the balances."""
+    inserted = _INSERT_ON_SQLITE.execute(session, values).rows
+    if not inserted:
+        return None, 0
+    moved = inserted[0]
+    return moved, _MOVE_ON_SQLITE.execute(session, values | {"debit": moved[1], "credit": moved[2]}).rowcount
 
 
 def _loaded(session: Session, moved: Transfer) -> Transfer:
