@@ -216,9 +216,13 @@ def _pay(factory, source: str, target: str) -> None:
 
 
 def _wait_until_a_backend_waits_for_a_lock(session) -> None:
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    waiting = text(  # the transfer's statement, not another test's waiting on its own database
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH moved AS%'"
+    )
     for _poll in range(200):
-        if session.scalar(waiting):
+        found = session.scalar(waiting)
+        session.rollback()  # PostgreSQL reads the activity once per transaction
+        if found:
             return
         time.sleep(0.02)
     raise AssertionError("the transfer never waited for the held account")
