@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 
-from aicommons.core.db import DriverStatement, unit_of_work
+from aicommons.core.db import DriverStatement, bound_insert, unit_of_work
 from aicommons.ledger.models import LogRecord
 
 RECORDS = LogRecord.__table__
 assert isinstance(RECORDS, Table)
 COLUMNS = ("body", "event", "actor_id", "community_id", "created_at")
-ADD = DriverStatement(insert(RECORDS).values({c: bindparam(c) for c in COLUMNS}).returning(RECORDS.c.id))
+ADD = DriverStatement(bound_insert(RECORDS, COLUMNS).returning(RECORDS.c.id))
 # A literal the statement holds itself (the event) and a parameter named twice (the actor).
 RENAME = DriverStatement(
     update(RECORDS)

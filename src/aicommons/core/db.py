@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    DateTime,
+    Engine,
+    Insert,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -91,6 +104,11 @@ def fresh_schema_url(url: str, schema: str) -> str:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def bound_insert(table: Table, names: Iterable[str]) -> Insert:
+    """An INSERT of the columns `names`, each bound to the parameter of the same name."""
+    return insert(table).values({name: bindparam(name) for name in names})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from aicommons.core.db import DriverStatement, utcnow
+from aicommons.core.db import DriverStatement, bound_insert, utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.ledger import merkle
 from aicommons.ledger.entries import entry_body
@@ -60,10 +59,9 @@ def record(
 
 
 # The one INSERT every domain's write runs: straight to the driver (see core.db.DriverStatement).
+RECORD_COLUMNS = ("body", "event", "actor_id", "community_id", "created_at")
 _RECORD = DriverStatement(
-    insert(cast(Table, LogRecord.__table__))
-    .values({name: bindparam(name) for name in ("body", "event", "actor_id", "community_id", "created_at")})
-    .returning(LogRecord.id)
+    bound_insert(cast(Table, LogRecord.__table__), RECORD_COLUMNS).returning(LogRecord.id)
 )
 
 
@@ -188,23 +186,20 @@ def _has_checkpoint(session: Session) -> bool:
 
 
 # The sequencer's statements: straight to the driver, the records' values copied as they are stored.
-_PLACED_COLUMNS = ("body", "event", "actor_id", "community_id", "created_at")
 # The oldest waiting records, taken off the queue (they are placed, or the transaction rolls back).
 _TAKE_WAITING = DriverStatement(
     delete(LogRecord)
     .where(LogRecord.id.in_(select(LogRecord.id).order_by(LogRecord.id).limit(bindparam("batch"))))
-    .returning(LogRecord.id, *(getattr(LogRecord, name) for name in _PLACED_COLUMNS))
+    .returning(LogRecord.id, *(getattr(LogRecord, name) for name in RECORD_COLUMNS))
 )
 _PLACE = DriverStatement(
-    insert(LogEntry).values({name: bindparam(name) for name in ("index", "record_id", *_PLACED_COLUMNS)})
+    bound_insert(cast(Table, LogEntry.__table__), ("index", "record_id", *RECORD_COLUMNS))
 )
-_ADD_NODES = DriverStatement(
-    insert(LogNode).values({name: bindparam(name) for name in ("level", "index", "hash")})
-)
+_ADD_NODES = DriverStatement(bound_insert(cast(Table, LogNode.__table__), ("level", "index", "hash")))
 
 
 def _placed(index: int, record: Sequence[Any]) -> dict[str, Any]:
-    return {"index": index, "record_id": record[0]} | dict(zip(_PLACED_COLUMNS, record[1:], strict=True))
+    return {"index": index, "record_id": record[0]} | dict(zip(RECORD_COLUMNS, record[1:], strict=True))
 
 
 def _refuse_inconsistency(session: Session, size: int, root: bytes, read: merkle.HashReader) -> None:

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Integer,
     Table,
     bindparam,
@@ -126,8 +127,8 @@ def transfer(
     return _loaded(session, Transfer(id=transfer_id, from_account_id=debit, to_account_id=credit, **row))
 
 
-# The statements of a transfer are built once: building and hashing them anew on every call cost more
-# than their round trips to the database (see docs/decisions/0013-lean-ledger-writes.md).
+# The statements of a transfer are built once and go straight to the driver: SQLAlchemy's work per call
+# cost more than their round trips to the database (docs/decisions/0013 and 0043).
 _TRANSFERS = cast(Table, Transfer.__table__)
 _ACCOUNTS = cast(Table, Account.__table__)
 # The new transfer's values are bound as new_<column>: SQLAlchemy keeps a column's own name for VALUES.
@@ -157,17 +158,25 @@ def _insert_unless_key_taken(
 
 
 _AMOUNT = bindparam(NEW + "amount", type_=BigInteger)
+
+
+def _change(debit: ColumnElement[int]) -> ColumnElement[int]:
+    """What a transfer adds to an account's balance: minus the amount for the debited one."""
+    return case((_ACCOUNTS.c.id == debit, -_AMOUNT), else_=_AMOUNT)
+
+
+def _affordable(change: ColumnElement[int]) -> ColumnElement[bool]:
+    """The guard of every balance change: no balance goes below zero, except issuance's."""
+    return or_(_ACCOUNTS.c.balance + change >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE)
+
+
 # SQLite has one writer at a time: the transfer's row, then a guarded UPDATE of both balances.
 _DEBIT = bindparam("debit", type_=Integer)
-_CHANGE = case((_ACCOUNTS.c.id == _DEBIT, -_AMOUNT), else_=_AMOUNT)
 _INSERT_ON_SQLITE = DriverStatement(_insert_unless_key_taken(sqlite_insert))
 _MOVE_ON_SQLITE = DriverStatement(
     update(_ACCOUNTS)
-    .where(
-        _ACCOUNTS.c.id.in_([_DEBIT, bindparam("credit", type_=Integer)]),
-        or_(_ACCOUNTS.c.balance + _CHANGE >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
-    )
-    .values(balance=_ACCOUNTS.c.balance + _CHANGE)
+    .where(_ACCOUNTS.c.id.in_([_DEBIT, bindparam("credit", type_=Integer)]), _affordable(_change(_DEBIT)))
+    .values(balance=_ACCOUNTS.c.balance + _change(_DEBIT))
 )
 # PostgreSQL does both in one statement. It locks the rows an UPDATE meets in the order its plan meets
 # them, which on a small table is the order of the heap, not of the keys: two crossing transfers could
@@ -178,7 +187,7 @@ _MOVED = _insert_unless_key_taken(postgres_insert).cte("moved")
 _LOCKED = (
     select(
         _ACCOUNTS.c.id,
-        case((_ACCOUNTS.c.id == _MOVED.c.from_account_id, -_AMOUNT), else_=_AMOUNT).label("change"),
+        _change(_MOVED.c.from_account_id).label("change"),
     )
     .join(_MOVED, _ACCOUNTS.c.id.in_([_MOVED.c.from_account_id, _MOVED.c.to_account_id]))
     .order_by(_ACCOUNTS.c.id)
@@ -189,7 +198,7 @@ _CHANGED = (
     update(_ACCOUNTS)
     .where(
         _ACCOUNTS.c.id == _LOCKED.c.id,
-        or_(_ACCOUNTS.c.balance + _LOCKED.c.change >= 0, _ACCOUNTS.c.kind == AccountKind.ISSUANCE),
+        _affordable(_LOCKED.c.change),
     )
     .values(balance=_ACCOUNTS.c.balance + _LOCKED.c.change)
     .returning(_ACCOUNTS.c.id)
