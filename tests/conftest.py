@@ -25,8 +25,10 @@ PASSWORD = "correct horse battery"
 
 
 def _postgres_schema_url(worker: str) -> str:
-    """A schema of our own per pytest-xdist worker, so parallel workers never share tables."""
-    return fresh_schema_url(Settings(database_url=POSTGRES_URL).database_url, f"test_{worker}")
+    """A schema of our own per pytest-xdist worker, so parallel workers never share tables;
+    AICOMMONS_TEST_SCHEMA_PREFIX keeps two pytest runs on one database apart as well."""
+    prefix = os.environ.get("AICOMMONS_TEST_SCHEMA_PREFIX", "test")
+    return fresh_schema_url(Settings(database_url=POSTGRES_URL).database_url, f"{prefix}_{worker}")
 
 
 @pytest.fixture(scope="session")

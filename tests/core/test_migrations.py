@@ -1,5 +1,7 @@
 """The migrations build the schema the models describe, on SQLite and PostgreSQL."""
 
+import os
+
 from sqlalchemy import inspect
 
 from aicommons.core import migrate
@@ -17,7 +19,8 @@ def test_upgrade_from_empty_matches_the_models(tmp_path, request):
 
 
 def test_upgrade_on_postgresql_matches_the_models(postgres_url):
-    url = fresh_schema_url(postgres_url.split("?")[0], "migration_check")
+    prefix = os.environ.get("AICOMMONS_TEST_SCHEMA_PREFIX", "test")
+    url = fresh_schema_url(postgres_url.split("?")[0], f"{prefix}_migration_check")
     migrate.upgrade(url)
     migrate.check(url)
     assert migrate.current(url) is not None
