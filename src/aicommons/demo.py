@@ -37,6 +37,7 @@ from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 from aicommons.members.schemas import ProfileUpdate, SignUp, TransferCreate
 from aicommons.problems import service as problems
+from aicommons.problems import teams
 from aicommons.problems.jobs import scoring_job
 from aicommons.problems.models import Problem, Submission
 from aicommons.problems.schemas import ProblemCreate
@@ -846,8 +847,7 @@ def _submit_baseline(
     train, held_out = parts
     member = people[solver.handle]
     if solver.team:
-        for handle in (solver.handle, *solver.teammates):
-            problems.join_team(session=session, problem=problem, member=people[handle], team_name=solver.team)
+        _form_team(session, problem, people, solver)
     predictions = _predict(problem, solver.model, train, held_out)
     used = problem.dataset_versions if solver.declares else []
     with datasets.csv_upload(store, predictions) as upload:
@@ -860,6 +860,18 @@ def _submit_baseline(
             datasets_used=used,
             note=solver.note,
         )
+
+
+def _form_team(session: Session, problem: Problem, people: dict[str, Member], solver: Solver) -> None:
+    """The solver founds the team and invites the teammates, who accept (a team takes members by consent)."""
+    assert solver.team is not None
+    founder = people[solver.handle]
+    teams.join_team(session=session, problem=problem, member=founder, team_name=solver.team)
+    for handle in solver.teammates:
+        invitation = teams.invite(
+            session=session, problem=problem, actor=founder, team_name=solver.team, handle=handle
+        )
+        teams.accept(session=session, problem=problem, actor=people[handle], request_id=invitation.id)
 
 
 def _estimator(model: str, task: Task) -> Any:

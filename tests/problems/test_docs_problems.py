@@ -30,16 +30,20 @@ def test_the_doc_names_every_log_event_and_metric(examples):
         for event in ("evaluation:upload", "submission:create", "submission:score")
     )
     assert all(f"`{metric}`" in text for metric in ("rmse", "mae", "r2", "accuracy", "roc_auc", "log_loss"))
+    team = ("create", "invite", "request", "accept", "approve", "decline", "remove")
+    assert all(f"`problems:team:{action}`" in text for action in team)
 
 
 def test_the_curl_examples_answer_as_documented(client, examples, make_member, token_for, factory, settings):
-    owner, solver = make_member("owner"), make_member("solver")
+    owner, solver, bashir, chen = (make_member(handle) for handle in ("owner", "solver", "bashir", "chen"))
     with factory.begin() as db:
         tokens.mint(db, key="docs/owner", target=tokens.member_account(owner.id), amount=100, reason="test")
     variables = {
         "COMMONS": "http://testserver",
         "SOLVER_TOKEN": _bare(token_for(solver)),
         "TOKEN": _bare(token_for(owner)),
+        "BASHIR_TOKEN": _bare(token_for(bashir)),
+        "CHEN_TOKEN": _bare(token_for(chen)),
     }
     worker = Worker(factory, job_handlers(settings), heartbeat_seconds=5, timeout_seconds=60)
     for command, status in examples:
@@ -50,6 +54,8 @@ def test_the_curl_examples_answer_as_documented(client, examples, make_member, t
         assert answer.status_code == status, f"{command}\n→ {answer.status_code} {answer.text[:300]}"
     mine = client.get("/api/v1/problems/village-floods/submissions/mine", headers=token_for(solver)).json()
     assert [one["state"] for one in mine] == ["failed", "scored"]
+    team = client.get("/api/v1/problems/village-floods/team", headers=token_for(chen)).json()
+    assert (team["team"], team["members"]) == ("river-watch", ["bashir", "chen", "solver"])
 
 
 def _bare(headers: dict[str, str]) -> str:

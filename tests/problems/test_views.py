@@ -1,6 +1,7 @@
 """The problems' pages without a browser: the catalog, a problem's page and its forms, the leaderboards, a
 team's submissions with their errors, finals and score history, and the owners' actions."""
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -124,19 +125,50 @@ def test_visitors_see_no_forms_and_members_see_the_submission_form(browser, publ
     assert 'action="/problems/flood-or-not/submissions"' in member
 
 
-def test_members_join_or_found_a_team_through_the_form(browser, published, make_member, factory):
+def test_members_found_a_team_and_join_one_only_with_its_consent_through_the_forms(
+    browser, published, make_member, factory
+):
     with factory.begin() as db:
-        db.execute(update(Problem).values(team_size_limit=1))
-    ana, ben = browser(make_member("ana")), browser(make_member("ben"))
+        db.execute(update(Problem).values(team_size_limit=3))
+    ana, ben, cyd = (browser(make_member(handle)) for handle in ("ana", "ben", "cyd"))
     assert "You have no team yet" in ana.get(f"/problems/{published}").text
-    joined = ana.post(
+    founded = ana.post(
         f"/problems/{published}/team", data=with_csrf(ana, team="rivers"), follow_redirects=False
     )
-    assert (joined.status_code, joined.headers["location"]) == (303, f"/problems/{published}#team")
+    assert (founded.status_code, founded.headers["location"]) == (303, f"/problems/{published}#team")
     assert "You compete in <strong>rivers</strong>" in ana.get(f"/problems/{published}").text
-    full = ben.post(f"/problems/{published}/team", data=with_csrf(ben, team="rivers"))
-    assert full.status_code == 409 and "a team has at most 1 member" in full.text
-    assert 'value="rivers"' in full.text  # the form keeps what was typed
+    hijack = ben.post(f"/problems/{published}/team", data=with_csrf(ben, team="rivers"))
+    assert hijack.status_code == 403 and "ask to join it" in hijack.text
+    assert 'value="rivers"' in hijack.text  # the form keeps what was typed
+    asked = ben.post(
+        f"/problems/{published}/team/requests", data=with_csrf(ben, ask="rivers"), follow_redirects=False
+    )
+    assert (
+        asked.status_code == 303 and "your request to join rivers" in ben.get(f"/problems/{published}").text
+    )
+    page = ana.get(f"/problems/{published}").text
+    assert "Asking to join rivers" in page and 'aria-label="Approve ben"' in page
+    approve = _action(page, "requests", "approve")
+    assert ana.post(approve, data=with_csrf(ana), follow_redirects=False).status_code == 303
+    assert (
+        "You compete in <strong>rivers</strong> with 2 of up to 3" in ben.get(f"/problems/{published}").text
+    )
+    invited = ben.post(f"/problems/{published}/team/invitations", data=with_csrf(ben, handle="cyd"))
+    assert invited.status_code == 200 and "cyd, invited to rivers" in invited.text  # after the redirect
+    page = cyd.get(f"/problems/{published}").text
+    assert "ben invited you to <strong>rivers</strong>" in page
+    assert cyd.post(_action(page, "invitations", "accept"), data=with_csrf(cyd)).status_code == 200
+    page = cyd.get(f"/problems/{published}").text
+    assert "with 3 of up to 3" in page and "Invite a member" not in page  # the team is full
+    unknown = cyd.post(f"/problems/{published}/requests/999/approve", data=with_csrf(cyd))
+    assert unknown.status_code == 404 and "no pending request #999" in unknown.text
+
+
+def _action(page: str, kind: str, decision: str) -> str:
+    """The path of the first form on the page that decides an invitation or request so."""
+    match = re.search(rf'action="(/problems/[^"]+/{kind}/\d+/{decision})"', page)
+    assert match, f"no {kind} to {decision} on the page"
+    return match.group(1)
 
 
 # --- submitting through the form --------------------------------------------------------------------------

@@ -72,12 +72,29 @@ def test_a_dataframe_and_a_file_are_scored_ranked_and_chosen_as_finals(solver, f
 
 
 def test_members_who_join_a_team_submit_as_that_team(solver, flood, make_member, commons_of):
-    assert solver.problems.get(flood).join_team("river-watch") == {"team": "river-watch", "members": ["ana"]}
+    founder = solver.problems.get(flood)
+    assert founder.join_team("river-watch") == {"team": "river-watch", "members": ["ana"]}
     teammate: Problem = commons_of(make_member("ben")).problems.get(flood)
-    assert teammate.join_team("river-watch")["members"] == ["ana", "ben"]
+    assert founder.invite("ben")["state"] == "pending"
+    invitation = teammate.team()["invitations"][0]
+    assert (invitation["team"], invitation["invited_by"]) == ("river-watch", "ana")
+    assert teammate.accept_invitation(invitation["id"])["state"] == "accepted"
+    assert teammate.team()["members"] == ["ana", "ben"]
     submitted = teammate.submit(right_answers())
     assert submitted.team == "river-watch"
     assert [one.id for one in solver.problems.submissions(flood)] == [submitted.id]
+
+
+def test_a_team_is_joined_by_asking_not_by_naming_it(solver, flood, make_member, commons_of):
+    solver.problems.get(flood).join_team("river-watch")
+    stranger: Problem = commons_of(make_member("mal")).problems.get(flood)
+    with pytest.raises(RemoteError) as refused:
+        stranger.join_team("river-watch")
+    assert refused.value.code == "team_consent_required"
+    asked = stranger.ask_to_join("river-watch")
+    assert [row["member"] for row in solver.problems.get(flood).team()["requests"]] == ["mal"]
+    assert solver.problems.get(flood).decline_request(asked["id"])["state"] == "declined"
+    assert stranger.team()["team"] is None
 
 
 def test_bad_files_fail_with_their_problems_and_limits_are_refused(solver, flood, tmp_path):

@@ -58,6 +58,12 @@ class ErrorCode(Enum):
     SUBMISSION_NOT_FOUND = ("submission_not_found", 404, "No such submission of your team")
     TEAM_FULL = ("team_full", 409, "The team has as many members as the problem allows")
     ALREADY_IN_TEAM = ("already_in_team", 409, "The member competes in another team of the problem")
+    TEAM_NOT_FOUND = ("team_not_found", 404, "No such team on this problem")
+    TEAM_CONSENT_REQUIRED = (
+        "team_consent_required",
+        403,
+        "Joining a team takes an invitation from one of its members, or their approval",
+    )
     NODE_EXISTS = ("node_exists", 409, "The dataset already has a node of that name")
     NODE_NOT_FOUND = ("node_not_found", 404, "No such node")
     NOT_FEDERABLE = ("not_federable", 409, "The problem cannot be trained on federatedly as it stands")

@@ -12,15 +12,19 @@ from aicommons.core.pagination import Paging
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import uploads
 from aicommons.members.auth import CurrentMember, OptionalMember
-from aicommons.problems import service, standings
-from aicommons.problems.models import Problem, ProblemState
+from aicommons.problems import service, standings, teams
+from aicommons.problems.models import Problem, ProblemState, RequestKind, Team
 from aicommons.problems.schemas import (
+    InvitationCreate,
     Leaderboard,
     LeaderboardRow,
     ProblemCreate,
     ProblemPage,
     ProblemRead,
     SubmissionRead,
+    TeamMembers,
+    TeamRead,
+    TeamRequestRead,
 )
 
 router = APIRouter(prefix="/api/v1/problems", tags=["problems"])
@@ -90,13 +94,87 @@ def close(problem: ProblemByRef, actor: CurrentMember, session: DbSession) -> Pr
     return ProblemRead.model_validate(service.close(session=session, actor=actor, problem=problem))
 
 
+@router.get("/{ref}/team")
+def my_team(problem: ProblemByRef, member: CurrentMember, session: DbSession) -> TeamRead:
+    """Your team and what waits: invitations to you, requests to your team, your own requests and your
+    team's invitations."""
+    team = service.current_team(session, problem, member)
+    waiting = teams.pending(session=session, problem=problem, member=member)
+    return TeamRead.model_validate(
+        {"team": team.name if team else None, "members": _handles(team)} | vars(waiting),
+        from_attributes=True,
+    )
+
+
+def _handles(team: Team | None) -> list[str]:
+    return sorted(row.member.handle for row in team.members) if team else []
+
+
 @router.post("/{ref}/teams/{name}")
-def join_team(
-    problem: ProblemByRef, name: str, member: CurrentMember, session: DbSession
-) -> dict[str, object]:
-    """Join (or found) a team by name, before your first submission."""
-    team = service.join_team(session=session, problem=problem, member=member, team_name=name)
-    return {"team": team.name, "members": sorted(row.member.handle for row in team.members)}
+def join_team(problem: ProblemByRef, name: str, member: CurrentMember, session: DbSession) -> TeamMembers:
+    """Found a team by a fresh name, or join the team of that name that invited you (`team_consent_required`
+    otherwise: ask to join it)."""
+    team = teams.join_team(session=session, problem=problem, member=member, team_name=name)
+    return TeamMembers(team=team.name, members=_handles(team))
+
+
+@router.post("/{ref}/teams/{name}/invitations", status_code=status.HTTP_201_CREATED)
+def invite(
+    problem: ProblemByRef, name: str, invitation: InvitationCreate, member: CurrentMember, session: DbSession
+) -> TeamRequestRead:
+    """Invite a member to your team by handle; they accept or decline."""
+    found = teams.invite(
+        session=session, problem=problem, actor=member, team_name=name, handle=invitation.handle
+    )
+    return TeamRequestRead.model_validate(found)
+
+
+@router.post("/{ref}/teams/{name}/requests", status_code=status.HTTP_201_CREATED)
+def ask(problem: ProblemByRef, name: str, member: CurrentMember, session: DbSession) -> TeamRequestRead:
+    """Ask to join a team; one of its members approves or declines."""
+    return TeamRequestRead.model_validate(
+        teams.ask(session=session, problem=problem, member=member, team_name=name)
+    )
+
+
+@router.post("/{ref}/invitations/{request_id}/accept")
+def accept_invitation(
+    problem: ProblemByRef, request_id: int, member: CurrentMember, session: DbSession
+) -> TeamRequestRead:
+    """Accept an invitation to a team: you join it (only its invitee may)."""
+    found = teams.accept(session=session, problem=problem, actor=member, request_id=request_id)
+    return TeamRequestRead.model_validate(found)
+
+
+@router.post("/{ref}/invitations/{request_id}/decline")
+def decline_invitation(
+    problem: ProblemByRef, request_id: int, member: CurrentMember, session: DbSession
+) -> TeamRequestRead:
+    """Decline an invitation to a team (only its invitee may)."""
+    found = teams.decline(
+        session=session, problem=problem, actor=member, request_id=request_id, kind=RequestKind.INVITATION
+    )
+    return TeamRequestRead.model_validate(found)
+
+
+@router.post("/{ref}/requests/{request_id}/approve")
+def approve_request(
+    problem: ProblemByRef, request_id: int, member: CurrentMember, session: DbSession
+) -> TeamRequestRead:
+    """Approve a request to join your team: the member who asked joins it (any member of the team may)."""
+    found = teams.approve(session=session, problem=problem, actor=member, request_id=request_id)
+    return TeamRequestRead.model_validate(found)
+
+
+@router.post("/{ref}/requests/{request_id}/decline")
+def decline_request(
+    problem: ProblemByRef, request_id: int, member: CurrentMember, session: DbSession
+) -> TeamRequestRead:
+    """Decline a request to join your team (any member of the team may)."""
+    found = teams.decline(
+        session=session, problem=problem, actor=member, request_id=request_id, kind=RequestKind.REQUEST
+    )
+    return TeamRequestRead.model_validate(found)
 
 
 @router.post("/{ref}/submissions", status_code=status.HTTP_201_CREATED)

@@ -33,6 +33,17 @@ class PayoutRule(StrEnum):
     TOP3 = "top3"  # 50%, 30%, 20% to the first three
 
 
+class RequestKind(StrEnum):
+    INVITATION = "invitation"  # a member of the team invited the member; the member accepts or declines
+    REQUEST = "request"  # the member asked to join; a member of the team approves or declines
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # the member joined the team
+    DECLINED = "declined"
+
+
 class SubmissionState(StrEnum):
     QUEUED = "queued"
     SCORED = "scored"
@@ -140,6 +151,7 @@ class Team(Base):
     private_score: Mapped[float | None] = mapped_column(Float, default=None)
 
     members: Mapped[list["TeamMember"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    requests: Mapped[list["TeamRequest"]] = relationship(cascade="all, delete-orphan", back_populates="team")
 
 
 class TeamMember(Base):
@@ -151,6 +163,46 @@ class TeamMember(Base):
     problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
 
     member: Mapped[Member] = relationship(lazy="joined")
+
+
+class TeamRequest(Base):
+    """How a member comes to join an existing team, with both sides' consent: an invitation from one of its
+    members that the member accepts, or the member's request that one of its members approves.
+
+    One row for each team and member: its latest invitation or request (the log keeps the earlier ones).
+    """
+
+    __tablename__ = "team_request"
+    __table_args__ = (
+        UniqueConstraint("team_id", "member_id", name="uq_team_request_team_member"),
+        Index("ix_team_request_problem_member", "problem_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))  # who would join
+    kind: Mapped[RequestKind] = mapped_column(String(16))
+    state: Mapped[RequestState] = mapped_column(String(16), default=RequestState.PENDING)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    team: Mapped[Team] = relationship(back_populates="requests", lazy="joined")
+    member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="joined")
+    invited_by: Mapped[Member | None] = relationship(foreign_keys=[invited_by_id], lazy="joined")
+
+    @property
+    def team_name(self) -> str:
+        return self.team.name
+
+    @property
+    def handle(self) -> str:
+        return self.member.handle
+
+    @property
+    def inviter(self) -> str | None:
+        return self.invited_by.handle if self.invited_by else None
 
 
 class Submission(Base):

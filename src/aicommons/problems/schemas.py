@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from aicommons.communities.schemas import Slug
 from aicommons.core.sdg import goals
-from aicommons.problems.models import PayoutRule, ProblemState, SubmissionState
+from aicommons.problems.models import PayoutRule, ProblemState, RequestKind, RequestState, SubmissionState
 from aicommons.problems.scoring import Metric, Task, fits
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120)]
@@ -146,3 +146,42 @@ class Leaderboard(BaseModel):
     total: int  # teams on the board
     page: int
     size: int
+
+
+class TeamMembers(BaseModel):
+    """A team by its name, and its members' handles."""
+
+    team: str
+    members: list[str]
+
+
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    handle: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
+class TeamRequestRead(BaseModel):
+    """An invitation to a team (from one of its members) or a request to join it (from the member)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: RequestKind
+    state: RequestState  # pending, accepted (the member joined) or declined
+    team: str = Field(validation_alias="team_name")
+    member: str = Field(validation_alias="handle")  # who joins, once it is accepted
+    invited_by: str | None = Field(validation_alias="inviter")
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class TeamRead(BaseModel):
+    """Your team on a problem (none yet: `team` is null) and what waits: invitations to you, requests to
+    your team, and your own requests and your team's invitations."""
+
+    team: str | None
+    members: list[str]
+    invitations: list[TeamRequestRead]
+    requests: list[TeamRequestRead]
+    outgoing: list[TeamRequestRead]

@@ -50,7 +50,6 @@ COMMONS_DEFAULTS = {
     "dividend_percent": (DIVIDEND_PERCENT, 10),
 }
 SPLITS = {"winner": (100,), "top3": (50, 30, 20)}
-TEAM_NAME_LENGTH = 60
 
 
 def create(*, session: Session, creator: Member, form: ProblemCreate) -> Problem:
@@ -245,59 +244,26 @@ def add_to_bounty(*, session: Session, problem: Problem, source: str, amount: in
 # --- teams and submissions -------------------------------------------------------------------------------
 
 
-def team_of(session: Session, problem: Problem, member: Member, name: str | None = None) -> Team:
-    """The member's team for the problem: the one they are in, a new one named `name`, or one of their own."""
-    found = session.scalar(
-        select(Team)
-        .join(TeamMember)
-        .where(TeamMember.problem_id == problem.id, TeamMember.member_id == member.id)
-    )
+def team_of(session: Session, problem: Problem, member: Member) -> Team:
+    """The member's team for the problem: the one they are in, or else a new team of one named after them."""
+    found = current_team(session, problem, member)
     if found is not None:
         return found
-    team = Team(problem_id=problem.id, name=name or member.handle)
+    team = Team(problem_id=problem.id, name=_free_name(session, problem, member.handle))
     team.members = [TeamMember(member_id=member.id, problem_id=problem.id)]
     session.add(team)
     session.flush()
     return team
 
 
-def join_team(*, session: Session, problem: Problem, member: Member, team_name: str) -> Team:
-    """Join a team by name (founding it if there is none), within the problem's team size limit.
-
-    A member competes in one team per problem: they may leave only a team of their own that has not
-    submitted yet (it is then removed), never one they share or one with submissions."""
-    _require_open(problem)
-    name = team_name.strip()
-    if not 1 <= len(name) <= TEAM_NAME_LENGTH:
-        raise CommonsError(ErrorCode.VALIDATION_FAILED, f"a team name has 1 to {TEAM_NAME_LENGTH} characters")
-    team = session.scalar(select(Team).where(Team.problem_id == problem.id, Team.name == name))
-    current = current_team(session, problem, member)
-    if current is not None and current is not team:
-        _leave_own_team(session, current)
-    if team is None:
-        return team_of(session, problem, member, name)
-    if any(row.member_id == member.id for row in team.members):
-        return team
-    if len(team.members) >= (limit := problem.team_size_limit):
-        members = "member" if limit == 1 else "members"
-        raise CommonsError(ErrorCode.TEAM_FULL, f"a team has at most {limit} {members}")
-    team.members.append(TeamMember(member_id=member.id, problem_id=problem.id))
-    session.flush()
-    return team
-
-
-def may_leave(session: Session, team: Team) -> bool:
-    """Whether its member may leave the team for another: a team of one that has not submitted yet."""
-    submitted = select(Submission.id).where(Submission.team_id == team.id).limit(1)
-    return len(team.members) == 1 and session.scalar(submitted) is None
-
-
-def _leave_own_team(session: Session, team: Team) -> None:
-    if not may_leave(session, team):
-        reason = f"you compete in team {team.name}, which has other members or submissions"
-        raise CommonsError(ErrorCode.ALREADY_IN_TEAM, reason)
-    session.delete(team)
-    session.flush()
+def _free_name(session: Session, problem: Problem, handle: str) -> str:
+    """The member's handle as their team's name, or handle-2, -3… where a team took it first."""
+    taken = set(session.scalars(select(Team.name).where(Team.problem_id == problem.id)))
+    name, number = handle, 1
+    while name in taken:
+        number += 1
+        name = f"{handle}-{number}"
+    return name
 
 
 def submit(
@@ -315,7 +281,7 @@ def submit(
 
     `contributions` are measured shares of the data behind the predictions (a federated model's
     contributors, given by the federation), which the data dividend follows."""
-    _require_open(problem)
+    require_open(problem)
     team = team_of(session, problem, member)
     _require_under_limits(session, problem, team)
     unknown = sorted(set(datasets_used) - set(problem.dataset_versions))
@@ -345,7 +311,7 @@ def submit(
     return submission
 
 
-def _require_open(problem: Problem) -> None:
+def require_open(problem: Problem) -> None:
     now = utcnow()
     if problem.state != ProblemState.OPEN or now < problem.opens_at:
         raise CommonsError(ErrorCode.PROBLEM_CLOSED, "the problem does not take submissions yet")
@@ -423,7 +389,7 @@ def select_finals(
     *, session: Session, member: Member, problem: Problem, submission_ids: Sequence[int]
 ) -> list[Submission]:
     """Choose up to two scored submissions for the private leaderboard (by default, the best public one)."""
-    _require_open(problem)
+    require_open(problem)
     chosen = set(submission_ids)
     if not 1 <= len(chosen) <= 2:
         raise CommonsError(ErrorCode.VALIDATION_FAILED, "select one or two submissions")

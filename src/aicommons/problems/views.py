@@ -32,8 +32,8 @@ from aicommons.datasets import uploads
 from aicommons.datasets.models import Dataset, DatasetVersion
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
-from aicommons.problems import service, standings
-from aicommons.problems.models import Problem, ProblemState, Submission, SubmissionState
+from aicommons.problems import service, standings, teams
+from aicommons.problems.models import Problem, ProblemState, RequestKind, Submission, SubmissionState
 from aicommons.problems.scoring import Metric, Task, prediction_columns
 from aicommons.web.charts import Label
 from aicommons.web.navigation import refusal, see_other
@@ -117,6 +117,7 @@ def _detail(session: Session, viewer: Member | None, problem: Problem, **context
     """Everything the problem's page shows: the statement, data, rules, timeline and the viewer's forms."""
     columns = prediction_columns(Task(problem.task), Metric(problem.metric), problem.classes)
     team = service.current_team(session, problem, viewer) if viewer else None
+    waiting = teams.pending(session=session, problem=problem, member=viewer) if viewer else teams.Pending()
     return _page(
         viewer,
         problem=problem,
@@ -126,7 +127,8 @@ def _detail(session: Session, viewer: Member | None, problem: Problem, **context
         higher_is_better=Metric(problem.metric).higher_is_better,
         owner=service.is_owner(session, problem, viewer),
         team=team,
-        may_change_team=team is None or service.may_leave(session, team),
+        may_change_team=team is None or teams.may_leave(session, team),
+        pending=waiting,
         now=utcnow(),
         **({key: {} for key in FORM_KEYS} | context),
     )
@@ -229,7 +231,7 @@ def _listed(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-# --- the owners' actions ----------------------------------------------------------------------------------
+# --- the team section: founding, invitations and requests --------------------------------------------------
 
 
 @router.post("/problems/{ref}/team")
@@ -241,23 +243,111 @@ def join_team(  # noqa: PLR0917 (FastAPI passes what the route declares)
     viewer: PageMember,
     problem: ProblemByRef,
 ) -> Response:
-    """Join a team by name, or found it; a member without one competes alone, as a team named after them."""
+    """Found a team by a fresh name (or take up the invitation of the team of that name)."""
 
     def act() -> str:
-        name = str(data.get("team", ""))
-        service.join_team(session=session, problem=problem, member=viewer, team_name=name)
+        teams.join_team(session=session, problem=problem, member=viewer, team_name=str(data.get("team", "")))
         return f"/problems/{problem.slug}#team"
 
-    return _act(
-        request,
-        pages=pages,
-        session=session,
-        viewer=viewer,
-        problem=problem,
-        act=act,
-        errors_key="team_errors",
-        values=data,
+    return _team_act(
+        request, pages=pages, session=session, viewer=viewer, problem=problem, act=act, values=data
     )
+
+
+@router.post("/problems/{ref}/team/requests")
+def ask_to_join(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    viewer: PageMember,
+    problem: ProblemByRef,
+) -> Response:
+    """Ask to join a team by its name; one of its members approves or declines."""
+
+    def act() -> str:
+        teams.ask(session=session, problem=problem, member=viewer, team_name=str(data.get("ask", "")))
+        return f"/problems/{problem.slug}#team"
+
+    return _team_act(
+        request, pages=pages, session=session, viewer=viewer, problem=problem, act=act, values=data
+    )
+
+
+@router.post("/problems/{ref}/team/invitations")
+def invite(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    viewer: PageMember,
+    problem: ProblemByRef,
+) -> Response:
+    """Invite a member to the viewer's team by handle."""
+
+    def act() -> str:
+        team = service.current_team(session, problem, viewer)
+        name, handle = team.name if team else "", str(data.get("handle", "")).strip()
+        teams.invite(session=session, problem=problem, actor=viewer, team_name=name, handle=handle)
+        return f"/problems/{problem.slug}#team"
+
+    return _team_act(
+        request, pages=pages, session=session, viewer=viewer, problem=problem, act=act, values=data
+    )
+
+
+@router.post("/problems/{ref}/invitations/{request_id}/{decision}")
+def decide_invitation(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    session: DbSession,
+    viewer: PageMember,
+    problem: ProblemByRef,
+    request_id: int,
+    decision: Literal["accept", "decline"],
+) -> Response:
+    """The invitee accepts (joining the team) or declines an invitation."""
+
+    def act() -> str:
+        if decision == "accept":
+            teams.accept(session=session, problem=problem, actor=viewer, request_id=request_id)
+        else:
+            kind = RequestKind.INVITATION
+            teams.decline(session=session, problem=problem, actor=viewer, request_id=request_id, kind=kind)
+        return f"/problems/{problem.slug}#team"
+
+    return _team_act(request, pages=pages, session=session, viewer=viewer, problem=problem, act=act)
+
+
+@router.post("/problems/{ref}/requests/{request_id}/{decision}")
+def decide_request(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    session: DbSession,
+    viewer: PageMember,
+    problem: ProblemByRef,
+    request_id: int,
+    decision: Literal["approve", "decline"],
+) -> Response:
+    """A member of the team approves (the member who asked joins) or declines a request to join it."""
+
+    def act() -> str:
+        if decision == "approve":
+            teams.approve(session=session, problem=problem, actor=viewer, request_id=request_id)
+        else:
+            kind = RequestKind.REQUEST
+            teams.decline(session=session, problem=problem, actor=viewer, request_id=request_id, kind=kind)
+        return f"/problems/{problem.slug}#team"
+
+    return _team_act(request, pages=pages, session=session, viewer=viewer, problem=problem, act=act)
+
+
+def _team_act(request: Request, **arguments: Any) -> Response:
+    """A team action from the team section, refused next to its forms."""
+    return _act(request, errors_key="team_errors", **arguments)
+
+
+# --- the owners' actions ----------------------------------------------------------------------------------
 
 
 @router.post("/problems/{ref}/evaluation")

@@ -278,8 +278,37 @@ class Problem:
         return self.api.select_finals(self.slug, submission_ids)
 
     def join_team(self, name: str) -> JSON:
-        """Join (or found) a team by name, before your first submission."""
+        """Found a team by a fresh name, or join the team of that name that invited you: `team`, `members`.
+
+        Any other existing team refuses (`team_consent_required`): `ask_to_join` it instead."""
         return self.api.join_team(self.slug, name)
+
+    def team(self) -> JSON:
+        """Your team (`team`, `members`) and what waits: `invitations` to you, `requests` to your team,
+        and `outgoing` (your requests, your team's invitations), each with its `id`."""
+        return self.api.team(self.slug)
+
+    def invite(self, handle: str, *, team: str | None = None) -> JSON:
+        """Invite a member to your team (or the named one of yours); they join once they accept."""
+        return self.api.invite(self.slug, team or self.team()["team"] or "", handle)
+
+    def ask_to_join(self, name: str) -> JSON:
+        """Ask to join a team; you join once one of its members approves."""
+        return self.api.ask_to_join(self.slug, name)
+
+    def accept_invitation(self, invitation_id: int) -> JSON:
+        """Accept an invitation to a team: you join it."""
+        return self.api.decide(self.slug, "invitations", invitation_id, "accept")
+
+    def decline_invitation(self, invitation_id: int) -> JSON:
+        return self.api.decide(self.slug, "invitations", invitation_id, "decline")
+
+    def approve_request(self, request_id: int) -> JSON:
+        """Approve a request to join your team: the member who asked joins it."""
+        return self.api.decide(self.slug, "requests", request_id, "approve")
+
+    def decline_request(self, request_id: int) -> JSON:
+        return self.api.decide(self.slug, "requests", request_id, "decline")
 
     def train(self, **settings: Any) -> Run:
         """Start a federated training run on the problem's nodes (settings as in docs/federation.md)."""
@@ -348,6 +377,24 @@ class Problems:
 
     def join_team(self, ref: str, name: str) -> JSON:
         result: JSON = self.client._call("POST", f"/problems/{ref}/teams/{quote(name, safe='')}")
+        return result
+
+    def team(self, ref: str) -> JSON:
+        result: JSON = self.client._call("GET", f"/problems/{ref}/team")
+        return result
+
+    def invite(self, ref: str, team: str, handle: str) -> JSON:
+        path = f"/problems/{ref}/teams/{quote(team, safe='')}/invitations"
+        result: JSON = self.client._call("POST", path, json={"handle": handle})
+        return result
+
+    def ask_to_join(self, ref: str, name: str) -> JSON:
+        result: JSON = self.client._call("POST", f"/problems/{ref}/teams/{quote(name, safe='')}/requests")
+        return result
+
+    def decide(self, ref: str, kind: str, number: int, decision: str) -> JSON:
+        """`kind` invitations (accept or decline) or requests (approve or decline)."""
+        result: JSON = self.client._call("POST", f"/problems/{ref}/{kind}/{number}/{decision}")
         return result
 
 
