@@ -1,7 +1,9 @@
 """The token ledger: accounts, double-entry transfers with idempotency keys, mints and rewards."""
 
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+import math
+from collections.abc import Callable, Iterable, Mapping
+from fractions import Fraction
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +38,7 @@ ISSUANCE = "issuance"
 TREASURY = "treasury"
 TRANSFER_EVENT = "ledger:transfer:create"
 REWARD_PREFIX = "reward:"
+Share = TypeVar("Share", int, str)  # who a split pays: a node's id, an account
 
 
 def member_account(member_id: int) -> str:
@@ -279,6 +282,35 @@ def mint(session: Session, *, key: str, target: str, amount: int, reason: str) -
     return transfer(
         session, initiator=ISSUANCE, key=key, source=ISSUANCE, target=target, amount=amount, reason=reason
     )
+
+
+def split(amount: int, weights: Mapping[Share, float]) -> dict[Share, int]:
+    """`amount` whole tokens in proportion to `weights`, by largest remainders (Hamilton's rule).
+
+    Each holder first gets the whole part of its exact share; the tokens left go one each to the largest
+    fractional parts, equal ones to the lowest key. So the amounts sum to `amount`, each is less than one
+    token from its exact share, a zero weight gets nothing, a larger weight never gets less, and the same
+    weights always give the same split. With fewer tokens than holders some positive weights get none:
+    each still gets the whole part of its share (decision 0049)."""
+    exact = _exact_shares(amount, weights)
+    amounts = {key: int(share) for key, share in exact.items()}
+    left = amount - sum(amounts.values())
+    by_remainder = sorted(exact, key=lambda key: (-(exact[key] - amounts[key]), key))
+    for key in by_remainder[:left]:
+        amounts[key] += 1
+    return amounts
+
+
+def _exact_shares(amount: int, weights: Mapping[Share, float]) -> dict[Share, Fraction]:
+    """Each holder's exact share of `amount`, as a fraction (floats are exact as fractions)."""
+    if amount < 0 or any(not math.isfinite(weight) or weight < 0 for weight in weights.values()):
+        raise ValueError("a split shares a non-negative amount by finite, non-negative weights")
+    total = sum((Fraction(weight) for weight in weights.values()), Fraction(0))
+    if not weights:
+        return {}
+    if total == 0:
+        raise ValueError("a split needs a positive weight")
+    return {key: amount * Fraction(weight) / total for key, weight in weights.items()}
 
 
 def parameter(session: Session, name: str, default: int = 0) -> int:
