@@ -9,9 +9,10 @@ sets of one to three options, rankings of one to five options led by a few popul
 - **sqlite / postgresql**: the votes stored for a proposal (the real migrations make the schema; a tenth
   of the voters changed their vote once, so a superseded row sits beside each of theirs), then
   `service.count`: the query of the counted votes, their JSON choices decoded, and the count.
-- **log**: the log entries of the vote (its `open` entry and one `governance:vote:cast` entry per vote,
-  canonical JSON bytes as served in entry bundles) parsed and recounted by `governance.audit.recount`,
-  as `aicommons governance tally --from-log` does once it has fetched and verified them.
+- **log**: the log entries of the vote (the voters' signups and mints, its `open` entry and one
+  `governance:vote:cast` entry per vote, canonical JSON bytes as served in entry bundles) parsed and
+  recounted by `governance.audit.recount`, electorate included, as `aicommons governance tally
+  --from-log` does once it has fetched and verified them.
 
 Target: each tally **under 2 s**. Building the data is not timed. Run alone with
 `.venv/bin/python -m benchmarks.governance`; on PostgreSQL too when AICOMMONS_BENCH_POSTGRES_URL (or
@@ -201,22 +202,34 @@ def _count(engine: Engine, kind: str, method: Method, proposal_id: int, votes: i
 
 
 def log_bodies(method: Method, drawn: list[Drawn], proposal_id: int = 1) -> list[bytes]:
-    """The log of the vote, as canonical JSON bytes: each voter's tokens minted, then the `open` entry
-    (its snapshot holds those mints), then one `governance:vote:cast` entry per voter."""
+    """The log of the vote, as canonical JSON bytes: each voter's signup and tokens minted, then the `open`
+    entry (its snapshot holds those signups, the electorate, and the mints), then one
+    `governance:vote:cast` entry per voter."""
+    signups = [
+        _entry("members:member:signup", f"member:{voter}", {}, {"role": "member"})
+        for voter in range(1, len(drawn) + 1)
+    ]
     mints = [
         _entry(TRANSFER_EVENT, None, {}, _mint(voter, tokens))
         for voter, (_, tokens) in enumerate(drawn, 1)
         if tokens
     ]
     subject = {"proposal": proposal_id}
-    opened = {"snapshot": len(mints), "quorum": 1, "electorate": len(drawn), "method": str(method)}
+    electorate = sum(tally.power(method, tokens) for _, tokens in drawn)
+    opened = {"snapshot": len(signups) + len(mints), "quorum": 1, "electorate": electorate}
     votes = [
         _entry("governance:vote:cast", f"member:{voter}", subject, {"choice": choice, "power": power})
         for voter, (choice, power) in _voters(ballots(method, drawn))
     ]
     return [
+        *signups,
         *mints,
-        _entry("governance:proposal:open", None, subject, opened | {"options": len(OPTIONS)}),
+        _entry(
+            "governance:proposal:open",
+            None,
+            subject,
+            opened | {"method": str(method), "options": len(OPTIONS)},
+        ),
         *votes,
     ]
 
@@ -252,7 +265,7 @@ def from_log(method: Method, drawn: list[Drawn]) -> TallyRun:
     started = time.perf_counter()
     found = recount(bodies, 1)
     seconds = time.perf_counter() - started
-    assert found.tally is not None and not found.wrong_power
+    assert found.tally is not None and not found.differences(), found.differences()[:3]
     return TallyRun(method, "log", len(drawn), seconds, found.tally["counts"])
 
 

@@ -32,6 +32,7 @@ from aicommons.federation.schemas import NodeCreate, RunCreate
 from aicommons.governance import demo as governance_demo
 from aicommons.insights import demo as insights_demo
 from aicommons.journeys import demo as journeys_demo
+from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
@@ -295,13 +296,21 @@ GIFTS = (
 
 
 def seed(
-    session: Session, *, store: BlobStore, node_dir: Path, progress: Callable[[str], None] = lambda _: None
+    session: Session,
+    *,
+    store: BlobStore,
+    node_dir: Path,
+    log: ledger.LogIdentity | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Create the demo members, communities, datasets, problems and a federated training run (call on an
     empty commons; it commits nothing).
 
     Dataset files go to `store`, the blob store of the commons being seeded; the rows of the demo's
-    federated nodes (the clinics' own machines, simulated) go to files in `node_dir`."""
+    federated nodes (the clinics' own machines, simulated) go to files in `node_dir`. With `log`, the
+    commons' log identity, the log is sequenced and signed and governance's proposals and votes are
+    played on it: who votes is taken from signed snapshots of the log (decision 0044). Without it the
+    demo has no proposals."""
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
     shared = hash_password(DEMO_PASSWORD)  # one argon2 hash for all: they share the published password
@@ -330,8 +339,9 @@ def seed(
     progress(f"{len(insights_demo.INSIGHTS)} insights")
     journeys_demo.seed(session, people)
     progress("visits to communities")
-    governance_demo.seed(session, people)
-    progress("proposals and votes")
+    if log is not None:
+        governance_demo.seed(session, people, log)
+        progress("proposals and votes")
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:

@@ -91,9 +91,10 @@ def test_a_proposal_never_voted_on_and_a_log_that_is_not_there(live_server, fact
 
 def test_a_claimed_power_the_snapshot_does_not_give_is_reported():
     entries = [
+        {"event": "members:member:signup", "subject": {}, "actor": "member:1", "data": {"role": "member"}},
         {"event": TRANSFER_EVENT, "subject": {}, "data": {"from": "issuance", "to": "member:1", "amount": 9}},
         {"event": "governance:proposal:open", "subject": {"proposal": 7}, "actor": None,
-         "data": {"snapshot": 1, "quorum": 1, "method": "quadratic", "options": 0}},
+         "data": {"snapshot": 2, "quorum": 1, "method": "quadratic", "options": 0}},
         {"event": "governance:vote:cast", "subject": {"proposal": 7}, "actor": "member:1",
          "data": {"choice": "for", "power": 30}},
     ]  # fmt: skip
@@ -110,10 +111,11 @@ def test_entries_the_fast_reading_does_not_match_are_parsed_to_the_same_recount(
     """Votes and transfers are read by pattern; one with a field the pattern does not know (a later schema)
     is parsed as JSON instead, to the same recount."""
     entries = [
+        {"event": "members:member:signup", "subject": {}, "actor": "member:1", "data": {"role": "member"}},
         {"event": TRANSFER_EVENT, "actor": None, "at": "2027-01-01T00:00:00.000000Z", "subject": {}, "v": 1,
          "data": {"amount": 16, "from": "issuance", "key": "k", "note": "", "reason": "r", "to": "member:1"}},
         {"event": "governance:proposal:open", "subject": {"proposal": 7}, "actor": None,
-         "data": {"snapshot": 1, "quorum": 1, "method": "quadratic", "options": 0}},
+         "data": {"snapshot": 2, "quorum": 1, "method": "quadratic", "options": 0}},
         {"event": "governance:vote:cast", "subject": {"community": 2, "proposal": 7}, "actor": "member:1",
          "v": 1, "at": "2027-01-01T00:00:01.000000Z", "data": {"choice": "against", "power": 4}},
     ]  # fmt: skip

@@ -17,6 +17,8 @@ def demo(
     serve: Annotated[bool, typer.Option(help="serve after seeding")] = True,
 ) -> None:
     """Initialise the commons, seed the demo data once, and serve it."""
+    from aicommons.app import log_identity
+
     settings = load_settings()
     initialise(settings)
     with command_session(settings) as session:
@@ -29,6 +31,7 @@ def demo(
                     session,
                     store=BlobStore(settings.blob_dir),
                     node_dir=settings.node_dir,
+                    log=log_identity(settings),
                     progress=lambda step: progress.update(task, description=f"Seeded {step}"),
                 )
             console.print("Seeded the demo commons.")

@@ -29,8 +29,9 @@ def tally(
 ) -> None:
     """Recount PROPOSAL's tally from the log alone and compare it with what the commons published.
 
-    Every entry under the log's signed checkpoint is read and hashed into its root; each vote's power
-    is checked against the token transfers of the snapshot's entries; each voter's last vote counts.
+    Every entry under the log's signed checkpoint is read and hashed into its root; only the members
+    in the snapshot's entries vote (others' votes are reported, not counted); each vote's power is
+    checked against the token transfers of the snapshot's entries; each voter's last vote counts.
     The recount is compared with the tally the log recorded at the close and with the one the
     commons' API publishes. Exits 1 on any difference, or when the log does not verify.
     """
@@ -54,6 +55,7 @@ def _document(found: recounting.Recount, differences: list[str]) -> dict[str, ob
         "proposal": found.proposal,
         "log_size": found.size,
         "votes_read": found.votes,
+        "electorate": found.electorate,
         "recounted": found.tally,
         "recorded": found.recorded,
         "published": found.published,

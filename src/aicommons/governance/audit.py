@@ -2,10 +2,11 @@
 what the commons publishes.
 
 The log holds all it takes: the `open` entry names the method, the number of options, the snapshot (the
-log's size when the voting opened) and the quorum; each `governance:vote:cast` entry a voter's choice and
-claimed power; the `succeed` or `defeat` entry the tally recorded at the close. The recount replays the
-token transfers of the snapshot's entries to check every claimed power, keeps each voter's last vote, and
-counts with the same code as the commons (governance/tally.py).
+log's size when the voting opened), the electorate's power and the quorum; each `governance:vote:cast`
+entry a voter's choice and claimed power; the `succeed` or `defeat` entry the tally recorded at the close.
+The recount finds the electorate in the snapshot's entries (governance/electorate.py) and leaves out the
+votes of anyone outside it, replays the snapshot's token transfers to check every claimed power, keeps each
+voter's last vote, and counts with the same code as the commons (governance/tally.py).
 """
 
 import json
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from aicommons.governance import tally
+from aicommons.governance import electorate, tally
 from aicommons.governance.models import Method
 from aicommons.ledger import audit, merkle, note, tiles, tokens
 
@@ -50,11 +51,14 @@ class Recount:
     recorded: dict[str, Any] | None  # the tally the log recorded at the close
     published: dict[str, Any] | None  # the tally the commons' API publishes (none from a mirror)
     votes: int  # vote entries read, changed votes included
+    electorate: int | None = None  # the electorate's power at the snapshot, recounted
     wrong_power: list[str] = field(default_factory=list)
+    ineligible: list[str] = field(default_factory=list)  # votes of those outside the electorate: not counted
+    wrong_electorate: list[str] = field(default_factory=list)
 
     def differences(self) -> list[str]:
         """Every disagreement between the recount and what was recorded or published."""
-        found = list(self.wrong_power)
+        found = [*self.wrong_power, *self.ineligible, *self.wrong_electorate]
         if self.tally is None:
             return [*found, f"the log shows no voting on proposal {self.proposal}"]
         for source, other in (
@@ -74,28 +78,59 @@ def recount(bodies: Sequence[bytes], proposal_id: int) -> Recount:
     """What the log's entries (their bytes, in log order) say of the proposal: its tally recounted, and
     the one recorded. Only the proposal's entries, and the transfers its snapshot replays, are read."""
     casts, others = _proposal_entries(bodies, proposal_id)
-    opened = next((entry["data"] for entry in others if entry["event"] == OPEN), None)
+    opening = next((entry for entry in others if entry["event"] == OPEN), None)
     recorded = next((entry["data"]["tally"] for entry in others if entry["event"] in CLOSED), None)
     found = Recount(proposal_id, len(bodies), None, recorded, None, len(casts))
-    if opened is None:
+    if opening is None:
         return found
-    method = Method(opened["method"])
-    held = _snapshot(bodies[: opened["snapshot"]]) if method in tally.TOKEN_METHODS else {}
+    return _count(found, bodies, casts, opening)
+
+
+def _count(found: Recount, bodies: Sequence[bytes], casts: list["Cast"], opening: dict[str, Any]) -> Recount:
+    """Each elector's last vote, with the power the snapshot gives them; the votes of others are left out."""
+    opened = opening["data"]
+    method, size = Method(opened["method"]), opened["snapshot"]
+    community = (opening.get("subject") or {}).get("community")
+    powers = _powers(method, bodies[:size], community)
     last: dict[str, tally.Ballot] = {}
-    weighs = method in tally.TOKEN_METHODS
-    one = tally.power(method, 0)  # every member's power, unless tokens weigh
+    where = "the commons" if community is None else f"community {community}"
     for actor, choice, claimed in casts:
-        power = tally.power(method, held.get(actor, 0)) if weighs else one
+        power = powers.get(actor)
+        if power is None:
+            found.ineligible.append(
+                f"{actor} voted, but was not a member of {where} in the log's first {size} entries"
+            )
+            continue
         if claimed != power:
             found.wrong_power.append(f"{actor} voted with power {claimed}; the snapshot gives {power}")
         last[actor] = (choice, power)
     counted = tally.count(method, opened["options"], last.values(), opened["quorum"])
-    return replace(found, tally=counted.document())
+    total = sum(powers.values())
+    return replace(
+        found, tally=counted.document(), electorate=total, wrong_electorate=_compare_electorate(total, opened)
+    )
 
 
-# Entries are canonical JSON (sorted keys, no spaces: ledger/entries.py), so the two kinds a recount reads
-# by the hundred thousand, votes and transfers, are read by pattern, several times faster than by parsing
-# (benchmarks/governance.py); an entry that the pattern does not match is parsed, to the same fields.
+def _powers(method: Method, snapshot: Sequence[bytes], community_id: int | None) -> dict[str, int]:
+    """Each elector's power ("member:12" -> 1): one each, or from the tokens the snapshot's transfers give."""
+    electors = [f"member:{number}" for number in _electorate(snapshot, community_id)]
+    if method not in tally.TOKEN_METHODS:
+        return dict.fromkeys(electors, tally.power(method, 0))
+    held = _snapshot(snapshot)
+    return {elector: tally.power(method, held.get(elector, 0)) for elector in electors}
+
+
+def _compare_electorate(power: int, opened: dict[str, Any]) -> list[str]:
+    """The electorate's power recounted against the `open` entry's (entries from before it was recorded
+    name none)."""
+    if "electorate" not in opened or opened["electorate"] == power:
+        return []
+    return [f"electorate: recounted {power}, the log's open entry says {opened['electorate']}"]
+
+
+# Entries are canonical JSON (sorted keys, no spaces: ledger/entries.py), so the kinds a recount reads by
+# the hundred thousand, votes, transfers and signups, are read by pattern, several times faster than by
+# parsing (benchmarks/governance.py); an entry that the pattern does not match is parsed, to the same fields.
 _VOTE = re.compile(
     rb'\{"actor":"(member:[0-9]+)","at":"[^"]*","data":\{"choice":("[a-z]+"|\[[0-9,]*\]),"power":([0-9]+)\},'
     rb'"event":"governance:vote:cast","subject":\{(?:"community":[0-9]+,)?"proposal":([0-9]+)\},"v":1\}'
@@ -103,6 +138,10 @@ _VOTE = re.compile(
 _TRANSFER = re.compile(
     rb'\{"actor":(?:null|"member:[0-9]+"),"at":"[^"]*","data":\{"amount":([0-9]+),"from":"([^"\\]*)",'
     rb'(?:"[a-z]+":"[^"\\]*",)*"to":"([^"\\]*)"\},"event":"ledger:transfer:create","subject":\{\},"v":1\}'
+)
+_SIGNUP = re.compile(
+    rb'\{"actor":"(member:[0-9]+)","at":"[^"]*","data":\{"role":"[a-z]+"\},"event":"members:member:signup",'
+    rb'"subject":\{\},"v":1\}'
 )
 Cast = tuple[str, tally.Choice, int]  # the voter, the choice, the power claimed
 
@@ -133,6 +172,20 @@ def _proposal_entries(bodies: Sequence[bytes], proposal_id: int) -> tuple[list[C
 
 def _choice(text: bytes) -> tally.Choice:
     return text[1:-1].decode() if text.startswith(b'"') else [int(n) for n in text[1:-1].split(b",") if n]
+
+
+def _electorate(bodies: Sequence[bytes], community_id: int | None) -> set[int]:
+    """Who may vote, from the snapshot's entries: only the electorate's events are read, signups by
+    pattern (there is one per member)."""
+    marker = b'"event":"members:member:signup"' if community_id is None else b'"event":"communities:member:'
+    return electorate.members_at((_membership(body) for body in bodies if marker in body), community_id)
+
+
+def _membership(body: bytes) -> dict[str, Any]:
+    matched = _SIGNUP.fullmatch(body)
+    if matched is None:
+        return _json(body)
+    return {"event": electorate.SIGNUP, "actor": matched[1].decode()}
 
 
 def _snapshot(bodies: Sequence[bytes]) -> dict[str, int]:

@@ -16,6 +16,7 @@ from aicommons.core.errors import CommonsError
 from aicommons.governance import service
 from aicommons.governance.models import Proposal, State
 from aicommons.governance.schemas import ProposalCreate
+from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
 from aicommons.members.models import Member
 
@@ -228,11 +229,14 @@ PROPOSALS = (
 )
 
 
-def seed(session: Session, people: dict[str, Member]) -> None:
-    """Endow the treasury, then play every demo proposal to its state."""
+def seed(session: Session, people: dict[str, Member], log: ledger.LogIdentity) -> None:
+    """Endow the treasury and sequence the log, as the worker would have long before these votes (who votes
+    is the members in the log's signed snapshot when the voting opens), then play every demo proposal to
+    its state."""
     tokens.mint(
         session, key="demo/treasury-endowment", target=tokens.TREASURY, amount=ENDOWMENT, reason="demo"
     )
+    ledger.integrate(session, log)
     now = utcnow()
     for spec in PROPOSALS:
         _play(session, people, spec, now)

@@ -1,4 +1,5 @@
-"""Tables of the governance domain: proposals, the votes cast on them, and the steps of their lifecycle."""
+"""Tables of the governance domain: proposals, their electorates, the votes cast on them, and the steps of
+their lifecycle."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -125,6 +126,16 @@ class Vote(Base):
     @property
     def current(self) -> bool:
         return self.superseded_at is None
+
+
+class Elector(Base):
+    """A member of a proposal's electorate, fixed when its voting opened: a member of the commons (of the
+    community, for its proposals) in the log's first `snapshot` entries (governance/electorate.py)."""
+
+    __tablename__ = "elector"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
 
 
 class ProposalStep(Base):

@@ -3,9 +3,9 @@
 Any member proposes commons-wide; a community's active members propose in it. A proposal's kinds depend
 on where it is made: the commons decides its treasury, its parameters and which datasets it admits; a
 community decides its own account and its roles. The proposer or a guardian (an admin; for a community's
-proposal, also its stewards) may cancel a proposal until it is executed. Commons-wide, every member may
-vote; in a community, its active members. A private community's proposals exist only for those who may
-see the community.
+proposal, also its stewards) may cancel a proposal until it is executed. Who votes is not decided here:
+it is the proposal's electorate, fixed when its voting opens (governance/electorate.py). A private
+community's proposals exist only for those who may see the community.
 """
 
 from sqlalchemy.orm import Session

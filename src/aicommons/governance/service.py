@@ -11,21 +11,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import ColumnElement, Text, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from aicommons.communities import service as communities
-from aicommons.communities.models import Membership, MembershipStatus
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
 from aicommons.core.ratelimit import Limit, hit
-from aicommons.governance import actions, parameters, permissions, tally
-from aicommons.governance.models import FINAL, Proposal, ProposalStep, State, Vote
+from aicommons.governance import actions, electorate, parameters, permissions, tally
+from aicommons.governance.models import FINAL, Elector, Proposal, ProposalStep, State, Vote
 from aicommons.governance.schemas import ProposalCreate, ProposalFilter
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
+from aicommons.ledger.entries import parse
 from aicommons.ledger.models import Account, LogEntry, Transfer
 from aicommons.members.models import Member
 from aicommons.members.notifications import notify
@@ -128,6 +128,8 @@ def cast(
     now = now or utcnow()
     _require_voting(proposal, now)
     parsed = tally.parse_choice(proposal.method, len(proposal.options), choice)
+    if not is_elector(session=session, proposal=proposal, member=voter):
+        raise CommonsError(ErrorCode.NO_VOTING_POWER, _not_elector(proposal))
     power = voting_power(session=session, proposal=proposal, member=voter)
     if power <= 0:
         raise CommonsError(ErrorCode.NO_VOTING_POWER, _powerless(proposal))
@@ -162,18 +164,31 @@ def _require_voting(proposal: Proposal, now: datetime) -> None:
         )
 
 
+def _not_elector(proposal: Proposal) -> str:
+    where = proposal.community_slug or "the commons"
+    return (
+        f"you were not a member of {where} in the log's first {proposal.snapshot} entries, "
+        "when the voting opened: only they vote on this proposal"
+    )
+
+
 def _powerless(proposal: Proposal) -> str:
-    if proposal.method in tally.TOKEN_METHODS:
-        return f"you held no tokens in the log's first {proposal.snapshot} entries, when the voting opened"
-    return "only the community's active members vote on its proposals"
+    return f"you held no tokens in the log's first {proposal.snapshot} entries, when the voting opened"
+
+
+def is_elector(*, session: Session, proposal: Proposal, member: Member | None) -> bool:
+    """Whether `member` is in the proposal's electorate, fixed when its voting opened (none before)."""
+    if member is None or proposal.snapshot is None:
+        return False
+    return session.get(Elector, (proposal.id, member.id)) is not None
 
 
 def voting_power(*, session: Session, proposal: Proposal, member: Member | None) -> int:
-    """A member's power on a proposal: 0 before the voting opens or for a member who may not vote; from
-    the tokens held in the log's first `snapshot` entries for token-weighted and quadratic votes."""
-    if proposal.snapshot is None or not permissions.is_member(session, proposal.community, member):
+    """A member's power on a proposal: 0 before the voting opens or for a member outside its electorate;
+    from the tokens held in the log's first `snapshot` entries for token-weighted and quadratic votes."""
+    if not is_elector(session=session, proposal=proposal, member=member):
         return 0
-    assert member is not None
+    assert member is not None and proposal.snapshot is not None
     held = 0
     if proposal.method in tally.TOKEN_METHODS:
         held = _balance_at(session, tokens.member_account(member.id), proposal.snapshot)
@@ -288,16 +303,16 @@ def advance(session: Session, proposal_id: int, now: datetime) -> State | None:
 
 
 def _open(session: Session, proposal: Proposal, now: datetime) -> None:
-    """Voting opens: the log's size is the snapshot of voting power, and quorum is a share of the
-    electorate's power then."""
+    """Voting opens: the log's size is the snapshot of who votes and with what power, and quorum is a share
+    of the electorate's power then."""
     proposal.snapshot = ledger.tree_size(session)
-    electorate = _voter_ids(session, proposal)
+    voters = _fix_electorate(session, proposal)
     balances = (
         tokens.balances_at(session, proposal.snapshot) if proposal.method in tally.TOKEN_METHODS else {}
     )
     proposal.electorate = sum(
         tally.power(proposal.method, balances.get(tokens.member_account(member_id), 0))
-        for member_id in electorate
+        for member_id in voters
     )
     proposal.quorum = max(1, -(-proposal.electorate * proposal.rules["quorum_percent"] // 100))
     assert proposal.voting_ends_at is not None
@@ -313,19 +328,30 @@ def _open(session: Session, proposal: Proposal, now: datetime) -> None:
     _notify(
         session,
         proposal,
-        electorate,
+        voters,
         f"Vote open: {proposal.title}",
         f"Voting closes {_iso(proposal.voting_ends_at)}.",
     )
 
 
-def _voter_ids(session: Session, proposal: Proposal) -> list[int]:
-    if proposal.community_id is None:
-        return list(session.scalars(select(Member.id).order_by(Member.id)))
-    active = select(Membership.member_id).where(
-        Membership.community_id == proposal.community_id, Membership.status == MembershipStatus.ACTIVE
+def _fix_electorate(session: Session, proposal: Proposal) -> list[int]:
+    """Store who may vote: the members of the commons (or the community) in the log's first `snapshot`
+    entries, by the rule an auditor's recount applies (governance/electorate.py)."""
+    assert proposal.snapshot is not None
+    query = (
+        select(LogEntry.body)
+        .where(
+            LogEntry.event.in_(electorate.events(proposal.community_id)), LogEntry.index < proposal.snapshot
+        )
+        .order_by(LogEntry.index)
     )
-    return list(session.scalars(active.order_by(Membership.member_id)))
+    if proposal.community_id is not None:
+        query = query.where(LogEntry.community_id == proposal.community_id)
+    entries = (parse(body) for body in session.scalars(query))
+    voters = sorted(electorate.members_at(entries, proposal.community_id))
+    if voters:
+        session.execute(insert(Elector), [{"proposal_id": proposal.id, "member_id": m} for m in voters])
+    return voters
 
 
 def _close(session: Session, proposal: Proposal, now: datetime) -> None:

@@ -349,11 +349,15 @@ def tally_chart(labels: list[str], counts: list[int]) -> Chart | None:
 
 
 def _ballot(session: Session, viewer: Member | None, proposal: Proposal) -> dict[str, Any]:
-    """The viewer's power and votes (the newest counts)."""
+    """The viewer's power, whether they are in the electorate, and their votes (the newest counts)."""
     if viewer is None:
-        return {"power": 0, "mine": []}
+        return {"power": 0, "elector": False, "mine": []}
     mine = service.votes_of(session=session, proposal=proposal, member=viewer)
-    return {"power": service.voting_power(session=session, proposal=proposal, member=viewer), "mine": mine}
+    return {
+        "power": service.voting_power(session=session, proposal=proposal, member=viewer),
+        "elector": service.is_elector(session=session, proposal=proposal, member=viewer),
+        "mine": mine,
+    }
 
 
 def _votes(session: Session, proposal: Proposal, page: PageRequest) -> dict[str, Any]:
