@@ -10,6 +10,7 @@ See benchmarks/README.md ("Federated learning").
 """
 
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -238,9 +239,14 @@ def _federated_problem(
         upload = Upload(path, "parquet", sha256_of(path), path.stat().st_size)
         problems.set_evaluation(session=session, store=store, actor=owner, problem=found, upload=upload)
     problems.publish(session=session, actor=owner, problem=found)
-    for node in nodes:
-        node_form = NodeCreate(name=f"node-{node.node_id}", dataset=dataset.slug, data_path=node.path)
-        federation.register_node(session=session, actor=owner, form=node_form)
+    for node in nodes:  # each node's owner uploads its rows
+        node_form = NodeCreate(name=f"node-{node.node_id}", dataset=dataset.slug)
+        with store.scratch(".parquet") as path:
+            shutil.copyfile(node.path, path)
+            upload = Upload(path, "parquet", sha256_of(path), path.stat().st_size)
+            federation.register_with_rows(
+                session=session, store=store, actor=owner, form=node_form, upload=upload
+            )
     return owner.id, found.id
 
 

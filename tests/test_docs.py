@@ -62,7 +62,7 @@ def test_every_api_route_is_documented(app):
 
 def test_the_sdk_example_runs_against_the_demo_commons(factory, settings, live_server, capsys):
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
     namespace = {"SERVER": live_server}  # the examples run in order, as in one notebook
     for example in re.findall(r"```python\n(.*?)```", read("sdk.md"), re.DOTALL):
         exec(compile(example, "docs/sdk.md", "exec"), namespace)

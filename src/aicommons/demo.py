@@ -299,18 +299,16 @@ def seed(
     session: Session,
     *,
     store: BlobStore,
-    node_dir: Path,
     log: ledger.LogIdentity | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Create the demo members, communities, datasets, problems and a federated training run (call on an
     empty commons; it commits nothing).
 
-    Dataset files go to `store`, the blob store of the commons being seeded; the rows of the demo's
-    federated nodes (the clinics' own machines, simulated) go to files in `node_dir`. With `log`, the
-    commons' log identity, the log is sequenced and signed and governance's proposals and votes are
-    played on it: who votes is taken from signed snapshots of the log (decision 0044). Without it the
-    demo has no proposals."""
+    Dataset files, and the rows each clinic uploads to its simulated node, go to `store`, the blob store
+    of the commons being seeded. With `log`, the commons' log identity, the log is sequenced and signed and
+    governance's proposals and votes are played on it: who votes is taken from signed snapshots of the log
+    (decision 0044). Without it the demo has no proposals."""
     for name, value in REWARDS.items():
         tokens.set_parameter(session, name, value)
     shared = hash_password(DEMO_PASSWORD)  # one argon2 hash for all: they share the published password
@@ -333,7 +331,7 @@ def seed(
     progress(f"{len(DATASETS)} datasets")
     training_parts = _seed_problems(session, people, store)
     progress(f"{len(PROBLEMS)} problems")
-    _seed_federation(session, people, store, node_dir, training_parts[FEDERATED_PROBLEM])
+    _seed_federation(session, people, store, training_parts[FEDERATED_PROBLEM])
     progress("federated nodes and a training run")
     insights_demo.seed(session, people)
     progress(f"{len(insights_demo.INSIGHTS)} insights")
@@ -965,24 +963,22 @@ DEMO_RUN = {
 }
 
 
-def _seed_federation(
-    session: Session, people: dict[str, Member], store: BlobStore, node_dir: Path, training: Any
-) -> None:
-    """Three clinics of the nurses' circle each keep a non-IID part of the diabetes rows on their node; a
+def _seed_federation(session: Session, people: dict[str, Member], store: BlobStore, training: Any) -> None:
+    """Three clinics of the nurses' circle each upload a non-IID part of the diabetes rows to their node; a
     training run for the diabetes problem is queued, for the commons' worker to run once it serves."""
     circle = communities.get(session=session, slug="nurses-on-ai", viewer=people["amina"])
     communities.set_role(
         session=session, actor=people["amina"], community=circle, handle="grace", role=Role.ORGANIZER
     )
-    node_dir.mkdir(parents=True, exist_ok=True)
     parts = partitions.dirichlet(
         training["progression"].to_numpy(dtype=float), len(CLINICS), alpha=0.5, seed=7
     )
     for (name, handle), rows in zip(CLINICS, parts, strict=True):
-        path = node_dir / f"{name}.parquet"
-        training.iloc[rows].drop(columns=["patient"]).to_parquet(path, index=False)
-        form = NodeCreate(name=name, dataset="diabetes-progression", data_path=str(path))
-        federation.register_node(session=session, actor=people[handle], form=form, node_dir=node_dir)
+        form = NodeCreate(name=name, dataset="diabetes-progression")
+        with datasets.csv_upload(store, training.iloc[rows].drop(columns=["patient"])) as upload:
+            federation.register_with_rows(
+                session=session, store=store, actor=people[handle], form=form, upload=upload
+            )
     problem = problems.get(session=session, ref=FEDERATED_PROBLEM, viewer=None)
     federation.start_run(
         session=session, store=store, actor=people["jonas"], problem=problem, form=RunCreate(**DEMO_RUN)

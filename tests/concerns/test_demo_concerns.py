@@ -20,7 +20,7 @@ from aicommons.members.models import Member
 def demo_commons(factory, settings) -> None:
     """The whole demo; the concerns' seed runs here until aicommons.demo calls it itself."""
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
         if session.scalar(select(Concern.id).limit(1)) is None:
             demo.seed(session, {member.handle: member for member in session.scalars(select(Member))})
 

@@ -21,7 +21,7 @@ USED = ("iris-flowers", "wine-recognition", "breast-cancer-wisconsin")
 @pytest.fixture
 def demo(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
 
 
 def test_the_demo_catalog_holds_each_policy_with_its_use_and_its_data(client, demo):

@@ -32,16 +32,21 @@ def set_up_clinics(page: Any, folder: Path) -> str:
     rows, csv = held_out.to_csv(index=False), {"Content-Type": "text/csv"}
     page.request.post(f"/api/v1/problems/{slug}/evaluation", data=rows, headers=headers | csv)
     assert page.request.post(f"/api/v1/problems/{slug}/publish", headers=headers).status == 200
+    parquet = {"Content-Type": "application/vnd.apache.parquet"}
     for number, path in enumerate(node_files(kept, folder, 3)):
-        form = {"name": f"clinic-{number}", "dataset": dataset, "data_path": str(path)}
-        assert page.request.post("/api/v1/nodes", data=form, headers=headers).status == 201
+        form = {"name": f"clinic-{number}", "dataset": dataset}
+        node = page.request.post("/api/v1/nodes", data=form, headers=headers).json()["id"]
+        sent = page.request.put(
+            f"/api/v1/nodes/{node}/rows", data=path.read_bytes(), headers=headers | parquet
+        )
+        assert sent.status == 200, sent.text()
     return slug
 
 
 def test_a_solver_starts_a_run_watches_it_train_and_opens_its_model(new_page, tmp_path: Path, shots):
     owner = new_page()
     sign_up(owner, "ines")
-    folder = tmp_path / "data" / "nodes"  # the served commons' node_dir
+    folder = tmp_path / "clinics"  # the clinics' own machines
     folder.mkdir(parents=True)
     slug = set_up_clinics(owner, folder)
 
@@ -64,3 +69,26 @@ def test_a_solver_starts_a_run_watches_it_train_and_opens_its_model(new_page, tm
     solver.get_by_role("link", name=f"{slug}-run-1").click()
     expect(solver.get_by_role("heading", name="Contributors")).to_be_visible()
     solver.screenshot(path=shots / "federation-model-card.png", full_page=True)
+
+
+def test_a_data_owner_adds_a_node_with_its_rows_and_a_copy_is_refused(new_page, tmp_path: Path, shots):
+    owner = new_page()
+    sign_up(owner, "ines")
+    folder = tmp_path / "clinics"
+    folder.mkdir()
+    set_up_clinics(owner, folder)
+    east = folder / "east.parquet"  # a fourth clinic's rows: none of the three nodes holds them
+    evaluation_and_kept_rows()[0].iloc[:60].to_parquet(east, index=False)
+    owner.goto("/nodes/mine")
+    owner.get_by_label("Node name").fill("clinic-east")
+    owner.get_by_label("Rows").set_input_files(str(east))
+    owner.get_by_label("Train only with differential privacy").check()
+    owner.get_by_role("button", name="Add the node").click()
+    expect(owner.get_by_role("cell", name="clinic-east")).to_be_visible()
+    owner.screenshot(path=shots / "federation-node-added.png", full_page=True)
+    owner.get_by_label("Node name").fill("clinic-copy")
+    owner.get_by_label("Rows").set_input_files(str(east))
+    owner.get_by_role("button", name="Add the node").click()
+    expect(owner.get_by_text("100% of these rows already back another node")).to_be_visible()
+    expect(owner.get_by_role("cell", name="clinic-copy")).to_have_count(0)
+    owner.screenshot(path=shots / "federation-node-copy-refused.png", full_page=True)

@@ -17,7 +17,7 @@ from aicommons.members.models import Member
 @pytest.fixture
 def demo(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
         if session.scalar(select(Event.id).limit(1)) is None:  # until the demo seeds events itself
             people = {member.handle: member for member in session.scalars(select(Member))}
             events_demo.seed(session, people)

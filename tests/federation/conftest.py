@@ -70,8 +70,9 @@ def federated(client, make_member, token_for, tmp_path, settings) -> FederatedPr
     )
     assert sent.status_code == 200, sent.text
     assert client.post(f"/api/v1/problems/{problem}/publish", headers=headers).status_code == 200
-    settings.node_dir.mkdir(parents=True, exist_ok=True)
-    files = node_files(kept, settings.node_dir, 4, poisoned=3)
+    folder = tmp_path / "clinics"  # the data owners' own machines
+    folder.mkdir()
+    files = node_files(kept, folder, 4, poisoned=3)
     return FederatedProblem(
         problem, dataset, owner, headers, files, list(kept.columns), settings.resolved_database_url
     )
@@ -119,7 +120,32 @@ def problem_form(dataset: str) -> dict[str, object]:
 
 
 def register(client, federated: FederatedProblem, number: int, headers=None, **changes):
-    """Register the `number`th node file as a node of the federated dataset (as its owner by default)."""
-    place = str(federated.files[number])
-    form = {"name": f"clinic-{number}", "dataset": federated.dataset, "data_path": place}
-    return client.post("/api/v1/nodes", json=form | changes, headers=headers or federated.owner_headers)
+    """Register a node of the federated dataset and upload the `number`th node file as its rows (as the
+    dataset's owner by default); the answer to the registration when it was refused, else to the upload."""
+    headers = headers or federated.owner_headers
+    form = {"name": f"clinic-{number}", "dataset": federated.dataset} | changes
+    created = client.post("/api/v1/nodes", json=form, headers=headers)
+    if created.status_code != 201:
+        return created
+    return upload_rows(client, created.json()["id"], federated.files[number], headers)
+
+
+def upload_rows(client, node_id: int, path: Path, headers: dict[str, str]):
+    kind = "application/vnd.apache.parquet" if path.suffix == ".parquet" else "text/csv"
+    content = path.read_bytes()
+    return client.put(
+        f"/api/v1/nodes/{node_id}/rows", content=content, headers=headers | {"Content-Type": kind}
+    )
+
+
+def run_figures(run: dict) -> list:
+    """Each round's model hash and metrics, and each node's update hash, value and reward: what a run
+    repeated with the same seed must repeat."""
+    return [
+        (
+            one["model_sha256"],
+            one["metrics"],
+            [(part["node"], part["update"], part["value"], part["reward"]) for part in one["participants"]],
+        )
+        for one in run["completed_rounds"]
+    ]

@@ -15,7 +15,7 @@ from tests.federation.conftest import evaluation_and_kept_rows, register
 def remote_env(env, live_server, client, federated, make_member, token_for) -> dict[str, str]:  # noqa: F811
     """A solver's environment on a commons whose problem has three clinics' nodes."""
     for number in range(3):
-        assert register(client, federated, number).status_code == 201
+        assert register(client, federated, number).status_code == 200
     secret = token_for(make_member("liam"))["Authorization"].removeprefix("Bearer ")
     return env | {"AICOMMONS_SERVER": live_server, "AICOMMONS_TOKEN": secret}
 

@@ -12,7 +12,7 @@ from aicommons.federation.models import Node
 
 def test_the_demo_run_trains_on_three_clinics_and_rewards_who_runs_them(client, factory, settings):
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
     nodes = client.get(f"/api/v1/problems/{FEDERATED_PROBLEM}/nodes").json()
     assert [node["name"] for node in nodes] == [name for name, _ in CLINICS]
     assert len({node["rows"] for node in nodes}) == 3  # non-IID parts of different sizes

@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 import aicommons.app
 from tests.conftest import LiveServer
+from tests.federation.conftest import run_figures
 
 BIN = Path(sys.executable).parent
 
@@ -204,17 +205,24 @@ def test_three_node_processes_train_a_run_started_at_the_commons(
         listed = lambda: httpx.get(f"{commons}/api/v1/problems/{federated.slug}/nodes").json()  # noqa: E731
         wait_for(lambda: len(listed()) == 3, "the three nodes' registration", 90)
         solver = token_for(make_member("liam"))
-        form = {"rounds": 2, "local_epochs": 2, "min_nodes": 3}
-        started = httpx.post(f"{commons}/api/v1/problems/{federated.slug}/runs", json=form, headers=solver)
-        assert started.status_code == 202, started.text
-        run = lambda: httpx.get(f"{commons}/api/v1/runs/{started.json()['id']}").json()  # noqa: E731
-        wait_for(lambda: run()["state"] in {"succeeded", "failed"}, "the run's end", 300)
-        finished = run()
-        assert finished["state"] == "succeeded", finished["error"]
+        form = {"rounds": 2, "local_epochs": 2, "min_nodes": 3, "seed": 5}
+        finished = train_once(commons, federated.slug, form, solver)
         registered = {node["id"] for node in listed()}
         for one in finished["completed_rounds"]:
             assert {part["node"] for part in one["participants"]} <= registered
             assert sum(part["left_out"] is None for part in one["participants"]) >= 2
         assert finished["completed_rounds"][-1]["metrics"]["accuracy"] > 0.85
+        again = train_once(commons, federated.slug, form, solver)  # the same run: the same figures
+        assert run_figures(again) == run_figures(finished)
     finally:
         stop(nodes)
+
+
+def train_once(commons: str, problem: str, form: dict, solver: dict[str, str]) -> dict:
+    started = httpx.post(f"{commons}/api/v1/problems/{problem}/runs", json=form, headers=solver)
+    assert started.status_code == 202, started.text
+    run = lambda: httpx.get(f"{commons}/api/v1/runs/{started.json()['id']}").json()  # noqa: E731
+    wait_for(lambda: run()["state"] in {"succeeded", "failed"}, "the run's end", 300)
+    finished = run()
+    assert finished["state"] == "succeeded", finished["error"]
+    return finished

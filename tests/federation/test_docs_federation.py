@@ -11,7 +11,7 @@ from aicommons.core.slugs import slugify
 from tests.datasets import test_docs_datasets as curl
 
 DOC = Path(__file__).parents[2] / "docs" / "federation.md"
-EVENTS = ("node:register", "run:start", "round:complete", "model:register", "run:fail")
+EVENTS = ("node:register", "node:rows", "run:start", "round:complete", "model:register", "run:fail")
 
 
 @pytest.fixture

@@ -16,33 +16,40 @@ from aicommons.federation.plans import Participant, RoundReport
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
 from aicommons.members.models import Member
-from tests.federation.conftest import register
+from tests.federation.conftest import register, upload_rows
 
 
-def test_only_the_datasets_owners_register_nodes_with_files_that_match_its_schema(
-    client, federated, make_member, token_for, settings
+def test_only_the_datasets_owners_register_nodes_with_rows_that_match_its_schema(
+    client, federated, make_member, token_for, tmp_path
 ):
-    tmp_path = settings.node_dir
-    assert register(client, federated, 0).status_code == 201
+    assert register(client, federated, 0).status_code == 200
     again = register(client, federated, 1, name="clinic-0")
     assert (again.status_code, again.json()["code"]) == (409, "node_exists")
     stranger = register(client, federated, 1, headers=token_for(make_member("mallory")))
     assert (stranger.status_code, stranger.json()["code"]) == (403, "forbidden")
-    missing = register(client, federated, 1, data_path=str(tmp_path / "nowhere.parquet"))
-    assert (missing.status_code, missing.json()["code"]) == (422, "bad_data")
+    waiting = client.post(
+        "/api/v1/nodes",
+        json={"name": "clinic-1", "dataset": federated.dataset},
+        headers=federated.owner_headers,
+    ).json()
+    assert (waiting["simulated"], waiting["awaiting_rows"], waiting["rows"]) == (True, True, 0)
     other = tmp_path / "other.csv"
     other.write_text("case,height\nc1,170\n")
-    wrong = register(client, federated, 1, data_path=str(other))
-    assert wrong.json()["code"] == "bad_data" and "lacks the published columns" in wrong.json()["detail"]
-    database, key = settings.data_dir / "aicommons.db", settings.node_dir / ".." / "signing.key"
-    outside_files = [database, key, "/etc/passwd"]
-    for outside in outside_files:
-        escaped = register(client, federated, 1, data_path=str(outside))
-        assert escaped.json()["code"] == "bad_data" and "must lie in" in escaped.json()["detail"]
-    both = register(client, federated, 1, public_key="ed25519:" + "a" * 40)
+    wrong = upload_rows(client, waiting["id"], other, federated.owner_headers)
+    assert wrong.json()["code"] == "bad_data" and "lack the published columns" in wrong.json()["detail"]
+    not_theirs = upload_rows(client, waiting["id"], federated.files[1], token_for(make_member("eve")))
+    assert (not_theirs.status_code, not_theirs.json()["code"]) == (403, "forbidden")
+    paths = {"data_path": str(federated.files[1])}  # a path on the server is no longer a way to register
+    form = {"name": "c9", "dataset": federated.dataset} | paths
+    by_path = client.post("/api/v1/nodes", json=form, headers=federated.owner_headers)
+    assert (by_path.status_code, by_path.json()["code"]) == (422, "validation_failed")
+    both = register(client, federated, 2, rows=10)  # a simulated node's rows are counted, not stated
     assert (both.status_code, both.json()["code"]) == (422, "validation_failed")
     listed = client.get(f"/api/v1/problems/{federated.slug}/nodes").json()
-    assert [(node["name"], node["simulated"], node["rows"]) for node in listed] == [("clinic-0", True, 105)]
+    assert [(node["name"], node["awaiting_rows"], node["rows"]) for node in listed] == [
+        ("clinic-0", False, 105),
+        ("clinic-1", True, 0),
+    ]
 
 
 def test_a_run_needs_enough_nodes_whose_policies_accept_it(client, federated, make_member, token_for):

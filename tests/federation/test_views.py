@@ -8,10 +8,12 @@ import shlex
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from aicommons.core.blobs import BlobStore
 from aicommons.federation import learning, service
 from aicommons.federation.learning import Architecture, Family
+from aicommons.federation.models import Node
 from aicommons.federation.plans import Participant, RoundReport
 from tests.federation.conftest import FEATURES, FederatedProblem, register
 from tests.problems import test_views as problem_pages
@@ -37,7 +39,7 @@ def nodes(client, federated: FederatedProblem) -> list[int]:
     """Four clinics' nodes; the last one trains only with differential privacy."""
     found = [register(client, federated, number).json()["id"] for number in range(3)]
     private = register(client, federated, 3, require_privacy=True, max_epsilon=5.0)
-    assert private.status_code == 201, private.text
+    assert private.status_code == 200, private.text
     return [*found, private.json()["id"]]
 
 
@@ -113,7 +115,8 @@ def test_members_start_a_run_through_the_form_and_land_on_its_page(browser, fede
     shown = page.get(sent.headers["location"]).text
     assert "Training run" in shown and "<strong>Queued</strong>" in shown and "0 of 3 rounds done" in shown
     assert '<progress max="1" value="0.0"' in shown and 'hx-trigger="every 2s"' in shown
-    assert "clinic-0, clinic-1, clinic-2" in shown and "clinic-3" not in shown  # it wants privacy
+    assert re.search(r"invited:\s*clinic-0, clinic-1, clinic-2\s*<", shown)  # clinic-3 wants privacy:
+    assert "Declined: <strong>clinic-3</strong>: this node trains only with differential privacy" in shown
     assert "No round has completed yet." in shown
 
 
@@ -253,6 +256,38 @@ def test_a_node_owner_sees_each_round_of_their_nodes_and_the_flagged_ones(
     assert "clinic-0" in mine and "clinic-3" in mine and f'href="/runs/{run_id}"' in mine
     assert "Left out: negative contribution: -0.03" in mine and "Counted" in mine
     assert "You run no node" in browser(solver).get("/nodes/mine").text
+
+
+def add_node(page, filename: str, body: bytes, form: dict[str, str]):
+    files = {"file": (filename, body, "application/octet-stream")}
+    return page.post("/nodes/mine", data=with_csrf(page, **form), files=files, follow_redirects=False)
+
+
+def test_a_data_owner_adds_a_node_with_its_rows_from_the_page(browser, federated, factory):
+    page = browser(federated.owner)
+    shown = page.get("/nodes/mine").text
+    assert "Add a node" in shown and f'<option value="{federated.dataset}"' in shown
+    form = {
+        "dataset": federated.dataset,
+        "name": "clinic-east",
+        "max_rounds": "20",
+        "require_privacy": "true",
+    }
+    rows = federated.files[0].read_bytes()
+    added = add_node(page, "east.parquet", rows, form)
+    assert (added.status_code, added.headers["location"]) == (303, "/nodes/mine#nodes-heading")
+    listed = page.get("/nodes/mine").text
+    assert (
+        "clinic-east" in listed
+        and "at most 20 rounds" in listed
+        and "differential privacy required" in listed
+    )
+    again = add_node(page, "copy.parquet", rows, form | {"name": "c2"})
+    assert again.status_code == 409 and "already back another node" in html.unescape(again.text)
+    with factory() as db:  # the refused form left no node behind
+        assert db.scalar(select(func.count()).select_from(Node)) == 1
+    empty = add_node(page, "none.csv", b"", form | {"name": "c3"})
+    assert empty.status_code in {400, 422} and "clinic-east" in empty.text
 
 
 # --- what is not there -------------------------------------------------------------------------------------

@@ -24,8 +24,7 @@ from aicommons.members.models import Member
 @pytest.fixture
 def demo_commons(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        store = BlobStore(settings.blob_dir)
-        seed(session, store=store, node_dir=settings.node_dir, log=log_identity(settings))  # governance's too
+        seed(session, store=BlobStore(settings.blob_dir), log=log_identity(settings))  # governance's too
 
 
 def test_the_demo_has_proposals_in_every_state_commons_wide_and_in_communities(client, factory, demo_commons):

@@ -21,7 +21,7 @@ from aicommons.members.notifications import Notification
 @pytest.fixture
 def demo_commons(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed_demo(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed_demo(session, store=BlobStore(settings.blob_dir))
         if session.scalar(select(Insight.id).limit(1)) is None:  # until aicommons.demo calls it itself
             people = {member.handle: member for member in session.scalars(select(Member))}
             demo.seed(session, people)

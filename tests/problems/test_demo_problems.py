@@ -18,7 +18,7 @@ CLOSED = "wine-cultivar-check"
 @pytest.fixture
 def demo(factory, settings) -> None:
     with unit_of_work(factory) as session:
-        seed(session, store=BlobStore(settings.blob_dir), node_dir=settings.node_dir)
+        seed(session, store=BlobStore(settings.blob_dir))
 
 
 def test_the_demo_lists_open_problems_first_and_the_closed_one_last(client, demo):

@@ -12,7 +12,7 @@ from rich.table import Column, Table
 from aicommons.cli.common import EXIT_USAGE, FormatOption, OutputFormat, emit, errors
 from aicommons.cli.remote import DEFAULT_SERVER, ServerOption, TokenOption, remote
 from aicommons.sdk import Dataset, Datasets
-from aicommons.sdk.commons import Progress as ProgressCallback
+from aicommons.sdk.files import Progress as ProgressCallback
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,

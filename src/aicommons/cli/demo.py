@@ -30,7 +30,6 @@ def demo(
                 seed(
                     session,
                     store=BlobStore(settings.blob_dir),
-                    node_dir=settings.node_dir,
                     log=log_identity(settings),
                     progress=lambda step: progress.update(task, description=f"Seeded {step}"),
                 )

@@ -67,11 +67,5 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
-    def node_dir(self) -> Path:
-        """Where the files of simulated federated nodes must lie: a node's `data_path` outside it is refused,
-        so that registering a node cannot read other files of the commons' machine."""
-        return self.data_dir / "nodes"
-
-    @property
     def signing_key_path(self) -> Path:
         return self.data_dir / "signing.key"

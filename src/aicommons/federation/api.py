@@ -2,11 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from aicommons.core import jobs
 from aicommons.core.web import AppSettings, DbSession
+from aicommons.datasets import uploads
 from aicommons.federation import service
 from aicommons.federation.models import TrainedModel, TrainingRun
 from aicommons.federation.schemas import (
@@ -53,10 +55,31 @@ def register_node(
     superlink = (
         service.SuperLink(settings.superlink, certificates) if settings.superlink and certificates else None
     )
-    node = service.register_node(
-        session=session, actor=actor, form=form, node_dir=settings.node_dir, superlink=superlink
-    )
+    node = service.register_node(session=session, actor=actor, form=form, superlink=superlink)
     return NodeRead.model_validate(node)
+
+
+@router.put("/nodes/{node_id}/rows")
+async def upload_rows(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    node_id: int,
+    request: Request,
+    actor: CurrentMember,
+    session: DbSession,
+    store: Store,
+    settings: AppSettings,
+    file_format: Annotated[str | None, Query(alias="format", pattern="^(csv|parquet)$")] = None,
+) -> NodeRead:
+    """A simulated node's rows, as a CSV or Parquet body (`text/csv` or `application/vnd.apache.parquet`),
+    streamed to disk and checked against the dataset's published schema; uploading again replaces them.
+    Rows that already back another node are refused (`node_rows_taken`)."""
+    chosen = uploads.format_of(request.headers.get("content-type", ""), file_format)
+    node = await run_in_threadpool(service.get_node, session=session, node_id=node_id)
+    with store.scratch() as path:
+        upload = await uploads.receive(request, path, chosen, limit=settings.max_upload_bytes)
+        stored = await run_in_threadpool(
+            service.store_rows, session=session, store=store, actor=actor, node=node, upload=upload
+        )
+    return NodeRead.model_validate(stored)
 
 
 @router.get("/problems/{ref}/nodes")
@@ -69,14 +92,15 @@ def problem_nodes(problem: ProblemByRef, session: DbSession) -> list[NodeRead]:
 def start_run(
     problem: ProblemByRef, form: RunCreate, actor: CurrentMember, session: DbSession, store: Store
 ) -> RunRead:
-    """A federated training run, queued as a job; follow it at /api/v1/runs/{id}."""
+    """A federated training run, queued as a job; follow it at /api/v1/runs/{id}. `declined` says why each
+    node left out of it declined."""
     run = service.start_run(session=session, store=store, actor=actor, problem=problem, form=form)
-    return RunRead.model_validate(run)
+    return _run_read(session, run)
 
 
 @router.get("/problems/{ref}/runs")
 def problem_runs(problem: ProblemByRef, session: DbSession) -> list[RunRead]:
-    return [RunRead.model_validate(run) for run in service.runs_of(session=session, problem=problem)]
+    return [_run_read(session, run) for run in service.runs_of(session=session, problem=problem)]
 
 
 @router.get("/runs/{run_id}")
@@ -84,7 +108,11 @@ def show_run(run: RunById, session: DbSession) -> dict[str, Any]:
     """A run with its completed rounds and its job's progress."""
     job = jobs.get(session, run.job_id) if run.job_id else None
     progress = {"progress": job.progress, "message": job.message} if job else {}
-    return RunRead.model_validate(run).model_dump(mode="json", by_alias=True) | progress
+    return _run_read(session, run).model_dump(mode="json", by_alias=True) | progress
+
+
+def _run_read(session: DbSession, run: TrainingRun) -> RunRead:
+    return RunRead.model_validate(run).model_copy(update={"declined": service.declined(session, run)})
 
 
 @router.get("/problems/{ref}/models")

@@ -2,10 +2,11 @@
 
 The server sends each round's global weights with the run's plan (`plans.Plan`, as a ConfigRecord);
 a node checks the plan against its owner's policy, trains on its own rows, and answers with its
-weights and its row count only. The run's Flower strategy (FedAvg, FedProx, FedMedian, trimmed mean
-or Krum) is wrapped in `Valued`, which screens and values the updates (`plans.screen`,
-`plans.value_round`) and leaves the unsound or harmful ones out before the strategy aggregates; after
-each round `on_round` receives a `RoundReport`.
+weights and its row count only. The run's Flower strategy chooses each round's nodes; `Valued` wraps it,
+screens and values the updates (`plans.judge`), leaves the unsound or harmful ones out and makes the
+round's model with the run's aggregation rule (FedAvg, FedProx, FedMedian, trimmed mean or Krum:
+`plans.aggregation`), the same rule the values were measured with; after each round `on_round` receives
+a `RoundReport`.
 
 `simulate` runs both apps on Flower's simulation engine (Ray), the nodes' rows given as local files.
 This is the only module that imports flwr: importing it takes seconds, so the app imports it only
@@ -29,6 +30,7 @@ from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, FedTrimmedAvg, K
 from aicommons.federation import learning
 from aicommons.federation.plans import (
     Evaluation,
+    Judgement,
     NodeData,
     Participant,
     Plan,
@@ -36,6 +38,7 @@ from aicommons.federation.plans import (
     RunSettings,
     StrategyName,
     Weights,
+    aggregation,
     judge,
     local_rows,
     node_from_config,
@@ -117,7 +120,7 @@ def train_on_node(message: Message, node: NodeData) -> Message:
         plan.inputs(frame),
         plan.labels(frame[plan.target].tolist()),
         training=plan.training,
-        seed=node.node_id * 1_000_003 + round_number,
+        seed=plan.training_seed(node.node_id, round_number),
     )
     content = RecordDict(
         {
@@ -127,6 +130,20 @@ def train_on_node(message: Message, node: NodeData) -> Message:
         }
     )
     return Message(content=content, reply_to=message)
+
+
+def _node_of(reply: Message) -> int:
+    """The commons' id of the node that sent a reply."""
+    return int(number(reply.content.config_records[NODE_KEY], "node"))
+
+
+def _participants(
+    nodes: list[int], updates: list[Weights], rows: list[int], verdict: Judgement
+) -> tuple[Participant, ...]:
+    return tuple(
+        Participant(node, rows[i], update_hash(updates[i]), verdict.values.get(i, 0.0), verdict.left_out[i])
+        for i, node in enumerate(nodes)
+    )
 
 
 def _strategy(
@@ -152,12 +169,22 @@ def _strategy(
 
 
 class Valued(Strategy):
-    """A Flower strategy that screens and values each round's updates before the inner one aggregates."""
+    """A Flower strategy that screens and values each round's updates, then makes the round's model with the
+    run's own aggregation rule (`plans.aggregation`), the rule the values were measured with.
+
+    The inner Flower strategy chooses the nodes of each round. Replies are taken in the order of the
+    nodes' ids, never of their arrival, so that a run repeated with the same seed repeats every figure."""
 
     def __init__(
-        self, inner: Strategy, evaluation: Evaluation, *, seed: int, on_round: Callable[[RoundReport], None]
+        self,
+        inner: Strategy,
+        evaluation: Evaluation,
+        *,
+        settings: RunSettings,
+        on_round: Callable[[RoundReport], None],
     ) -> None:
-        self.inner, self.evaluation, self.seed, self.on_round = inner, evaluation, seed, on_round
+        self.inner, self.evaluation, self.on_round = inner, evaluation, on_round
+        self.seed, self.aggregate = settings.seed, aggregation(settings.strategy)
         self.start_weights: Weights = []
         self.pending: tuple[tuple[Participant, ...], str, int] = ((), "", 0)
         self.sent = 0
@@ -176,25 +203,20 @@ class Valued(Strategy):
         replies = list(replies)
         for failed in (reply for reply in replies if reply.has_error()):
             log.warning("a node dropped out of round %s: %s", server_round, failed.error.reason)
-        answered = [reply for reply in replies if not reply.has_error()]
-        kept, participants, method = self._judge(server_round, answered)
-        self.pending = (participants, method, self.sent - len(answered))
-        return self.inner.aggregate_train(server_round, kept) if kept else (None, None)
-
-    def _judge(
-        self, server_round: int, replies: list[Message]
-    ) -> tuple[list[Message], tuple[Participant, ...], str]:
-        updates = [reply.content.array_records["arrays"].to_numpy_ndarrays() for reply in replies]
-        rows = [int(number(reply.content.metric_records["metrics"], "num-examples")) for reply in replies]
-        nodes = [int(number(reply.content.config_records[NODE_KEY], "node")) for reply in replies]
-        verdict = judge(self.evaluation, self.start_weights, updates, rows, seed=self.seed + server_round)
-        reasons, values = verdict.left_out, verdict.values
-        participants = tuple(
-            Participant(nodes[i], rows[i], update_hash(updates[i]), values.get(i, 0.0), reasons[i])
-            for i in range(len(replies))
+        answered = sorted((reply for reply in replies if not reply.has_error()), key=_node_of)
+        updates = [reply.content.array_records["arrays"].to_numpy_ndarrays() for reply in answered]
+        rows = [int(number(reply.content.metric_records["metrics"], "num-examples")) for reply in answered]
+        seed = self.seed + server_round
+        verdict = judge(
+            self.evaluation, self.start_weights, updates, rows, aggregate=self.aggregate, seed=seed
         )
-        kept = [reply for index, reply in enumerate(replies) if reasons[index] is None]
-        return kept, participants, verdict.method
+        participants = _participants([_node_of(reply) for reply in answered], updates, rows, verdict)
+        self.pending = (participants, verdict.method, self.sent - len(answered))
+        kept = [index for index, reason in enumerate(verdict.left_out) if reason is None]
+        if not kept:
+            return None, None
+        model = self.aggregate([updates[i] for i in kept], [rows[i] for i in kept])
+        return ArrayRecord(model), MetricRecord({"num-examples": sum(rows[i] for i in kept)})
 
     def evaluate(self, server_round: int, arrays: ArrayRecord) -> MetricRecord:
         """The server's evaluation after each round; it also hands the round's report to `on_round`."""
@@ -230,7 +252,7 @@ def train_on_grid(
         expected_nodes=settings.expected_nodes,
         proximal_mu=plan.training.proximal_mu,
     )
-    strategy = Valued(inner, evaluation, seed=settings.seed, on_round=on_round)
+    strategy = Valued(inner, evaluation, settings=settings, on_round=on_round)
     result = strategy.start(
         grid=grid,
         initial_arrays=ArrayRecord(learning.initial_weights(plan.architecture, seed=settings.seed)),

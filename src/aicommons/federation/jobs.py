@@ -52,15 +52,15 @@ def training_job(engines: Engines) -> Handler:
             problem = session.get(Problem, found.problem_id)
             assert problem is not None
             evaluation = service.evaluation(store, problem, found)
-            nodes = service.node_data(found, list(session.scalars(_nodes(found))))
+            nodes = service.node_data(store, found, list(session.scalars(_nodes(found))))
             settings, rounds = service.settings_of(found), found.rounds
             service.begin(session=session, run=found)
 
         def on_round(report: RoundReport) -> None:
-            epsilon = _epsilon(evaluation.plan, report)
+            spent = _spent(evaluation.plan, report)
             with context.step() as session:
                 current = service.get_run(session=session, run_id=run_id)
-                service.record_round(session=session, run=current, report=report, epsilon=epsilon)
+                service.record_round(session=session, run=current, report=report, spent=spent)
             context.progress(report.number / rounds, f"round {report.number} of {rounds}")
 
         try:
@@ -83,9 +83,9 @@ def _nodes(run: TrainingRun) -> Any:
     return select(Node).where(Node.id.in_(run.node_ids))
 
 
-def _epsilon(plan: plans.Plan, report: RoundReport) -> float | None:
-    """The largest privacy spent so far by a node of this round, when the run is private."""
+def _spent(plan: plans.Plan, report: RoundReport) -> dict[int, float]:
+    """The ε each node of this round has spent so far, when the run is private (none otherwise). It counts
+    every round up to this one: a bound, which a node that missed rounds stays below."""
     if not plan.training.noise_multiplier:
-        return None
-    spent = [plans.spent_epsilon(plan, part.rows, report.number) for part in report.participants]
-    return max(spent, default=None)
+        return {}
+    return {part.node_id: plans.spent_epsilon(plan, part.rows, report.number) for part in report.participants}

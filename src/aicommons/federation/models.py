@@ -21,8 +21,9 @@ class RunState(StrEnum):
 class Node(Base):
     """A data owner's node: it trains on rows that never leave it, for the problems its owner accepts.
 
-    A node of the simulation engine has `data_path`, a file on the commons' machine standing in for the
-    owner's; a node of the Deployment Engine runs elsewhere and is known by its `public_key`.
+    A node of the simulation engine trains on rows its owner uploaded (`data_blob`, Parquet in the blob
+    store, standing in for the owner's machine), fingerprinted so that the same rows back one node only;
+    a node of the Deployment Engine runs elsewhere and is known by its `public_key`.
     """
 
     __tablename__ = "federated_node"
@@ -34,7 +35,9 @@ class Node(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("dataset_version.id", ondelete="CASCADE"))
     owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     owner_community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="SET NULL"))
-    data_path: Mapped[str | None] = mapped_column(Text, default=None)
+    data_blob: Mapped[str | None] = mapped_column(String(64), default=None)  # a simulated node's rows
+    row_hashes_blob: Mapped[str | None] = mapped_column(String(64), default=None)  # their sorted row hashes
+    rows_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
     public_key: Mapped[str | None] = mapped_column(Text, default=None)
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
     accepted_problems: Mapped[list[int]] = mapped_column(JSON, default=list)  # empty: any that uses its data
@@ -49,7 +52,12 @@ class Node(Base):
 
     @property
     def simulated(self) -> bool:
-        return self.data_path is not None
+        return self.public_key is None
+
+    @property
+    def awaiting_rows(self) -> bool:
+        """A simulated node whose owner has not uploaded its rows yet: it takes part in no run."""
+        return self.simulated and self.data_blob is None
 
 
 class TrainingRun(Base):

@@ -10,7 +10,7 @@ whose value is clearly negative is left out of the aggregate.
 """
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -56,6 +56,7 @@ class Plan:
     problem_id: int
     rounds: int
     delta: float = 1e-5
+    seed: int = 0  # the run's seed: every random choice of a node's training derives from it
 
     def config(self) -> dict[str, Any]:
         """The plan as a flat mapping: the only thing besides the weights that a node receives."""
@@ -79,6 +80,7 @@ class Plan:
                 "problem": self.problem_id,
                 "rounds": self.rounds,
                 "delta": self.delta,
+                "seed": self.seed,
             }
         )
 
@@ -112,7 +114,13 @@ class Plan:
             problem_id=int(number(config, "problem")),
             rounds=int(number(config, "rounds")),
             delta=float(number(config, "delta")),
+            seed=int(number(config, "seed")),
         )
+
+    def training_seed(self, node_id: int, round_number: int) -> int:
+        """The seed of a node's training in a round: the run's seed, the node and the round, so that a run
+        repeated with the same seed trains every node exactly as before."""
+        return int(np.random.SeedSequence([self.seed, node_id, round_number]).generate_state(1)[0])
 
     def inputs(self, frame: Any) -> npt.NDArray[np.float64]:
         """The standardised feature matrix of a pandas frame that has the plan's feature columns."""
@@ -156,6 +164,8 @@ class NodePolicy:
 
     def refusal(self, plan: Plan, rows: int) -> str | None:
         """Why the node refuses the plan, or None when it accepts it."""
+        if rows < 1:
+            return "the node has no rows yet: its owner uploads them first"
         if self.accepted_problems and plan.problem_id not in self.accepted_problems:
             return f"problem {plan.problem_id} is not among the problems this node accepts"
         if plan.rounds > self.max_rounds or plan.training.epochs > self.max_local_epochs:
@@ -169,14 +179,22 @@ class NodePolicy:
 
 def spent_epsilon(plan: Plan, rows: int, rounds: int) -> float:
     """The ε a node of `rows` rows spends over `rounds` rounds of the plan (infinite without noise)."""
+    rate, steps = _noisy_steps(plan, rows, rounds)
+    noise = plan.training.noise_multiplier
+    return privacy.epsilon(noise_multiplier=noise, sample_rate=rate, steps=steps, delta=plan.delta)
+
+
+def noise_for(plan: Plan, rows: int, epsilon: float) -> float:
+    """The smallest noise multiplier (in hundredths) with which the plan's whole run spends at most
+    `epsilon` on a node of `rows` rows."""
+    rate, steps = _noisy_steps(plan, rows, plan.rounds)
+    return privacy.noise_multiplier_for(budget=epsilon, sample_rate=rate, steps=steps, delta=plan.delta)
+
+
+def _noisy_steps(plan: Plan, rows: int, rounds: int) -> tuple[float, int]:
+    """The share of a node's rows in each batch, and how many batches it trains on over `rounds` rounds."""
     batch = min(plan.training.batch_size, rows)
-    steps = rounds * plan.training.epochs * -(-rows // batch)
-    return privacy.epsilon(
-        noise_multiplier=plan.training.noise_multiplier,
-        sample_rate=batch / rows,
-        steps=steps,
-        delta=plan.delta,
-    )
+    return batch / rows, rounds * plan.training.epochs * -(-rows // batch)
 
 
 @dataclass(frozen=True)
@@ -219,14 +237,14 @@ _ROWS: dict[str, Any] = {}  # each process reads a node's file once
 
 
 def local_rows(path: str) -> Any:
-    """The node's rows (Parquet or CSV), read once per process."""
+    """The node's rows (Parquet, known by its magic bytes, or CSV), read once per process."""
     if path not in _ROWS:
         import pandas as pd
 
         source = Path(path)
-        _ROWS[path] = (
-            pq.read_table(source).to_pandas() if source.suffix == ".parquet" else pd.read_csv(source)
-        )
+        with source.open("rb") as start:
+            parquet = start.read(4) == b"PAR1"
+        _ROWS[path] = pq.read_table(source).to_pandas() if parquet else pd.read_csv(source)
     return _ROWS[path]
 
 
@@ -322,8 +340,12 @@ def _malformed(architecture: Architecture, weights: Weights) -> str | None:
     return None
 
 
+Aggregate = Callable[[Sequence[Weights], Sequence[int]], Weights]
+TRIM = 0.2  # the trimmed mean leaves out this fraction of the values at each end, per weight (Flower's beta)
+
+
 def average(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
-    """The row-weighted average of updates (FedAvg's rule), with which coalitions are reconstructed."""
+    """The row-weighted average of updates (FedAvg's and FedProx's rule)."""
     total = float(sum(rows))
     return [
         np.sum(
@@ -333,16 +355,55 @@ def average(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
     ]
 
 
+def median(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
+    """The coordinate-wise median of the updates (FedMedian's rule); rows do not weigh."""
+    return [np.median(np.stack(layer), axis=0) for layer in zip(*updates, strict=True)]
+
+
+def trimmed_mean(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
+    """The coordinate-wise mean once the `TRIM` share of lowest and highest values is left out."""
+    cut = int(TRIM * len(updates))
+    kept = slice(cut, len(updates) - cut)
+    return [np.mean(np.sort(np.stack(layer), axis=0)[kept], axis=0) for layer in zip(*updates, strict=True)]
+
+
+def krum(updates: Sequence[Weights], rows: Sequence[int]) -> Weights:
+    """The one update closest to its n - 2 nearest others (Krum's rule, no node assumed malicious); of
+    equally close updates, the first in the given order (the lowest node id) is chosen."""
+    flat = np.stack([np.concatenate([np.ravel(array) for array in weights]) for weights in updates])
+    distances = np.stack([((flat - row) ** 2).sum(axis=1) for row in flat])
+    nearest = max(1, len(updates) - 2)
+    scores = [float(np.sort(np.delete(row, index))[:nearest].sum()) for index, row in enumerate(distances)]
+    return [np.array(array, dtype=np.float64) for array in updates[int(np.argmin(scores))]]
+
+
+def aggregation(strategy: "StrategyName") -> Aggregate:
+    """How the strategy makes the round's model of a set of updates: the one rule that both makes the
+    model and values the nodes' updates (a coalition is worth the model this rule makes of it)."""
+    return {
+        StrategyName.FEDMEDIAN: median,
+        StrategyName.TRIMMED_MEAN: trimmed_mean,
+        StrategyName.KRUM: krum,
+    }.get(strategy, average)
+
+
 def value_round(
-    evaluation: Evaluation, start: Weights, updates: Sequence[Weights], rows: Sequence[int], *, seed: int
+    evaluation: Evaluation,
+    start: Weights,
+    updates: Sequence[Weights],
+    rows: Sequence[int],
+    *,
+    aggregate: Aggregate,
+    seed: int,
 ) -> contribution.Valuation:
-    """Each update's contribution: Shapley values of the utility of coalitions' averaged updates."""
+    """Each update's contribution: Shapley values of the utility of the model `aggregate` makes of each
+    coalition's updates."""
 
     def utility(coalition: frozenset[int]) -> float:
         if not coalition:
             return evaluation.utility(start)
         members = sorted(coalition)
-        return evaluation.utility(average([updates[i] for i in members], [rows[i] for i in members]))
+        return evaluation.utility(aggregate([updates[i] for i in members], [rows[i] for i in members]))
 
     return contribution.value(len(updates), utility, seed=seed)
 
@@ -369,7 +430,13 @@ class Judgement:
 
 
 def judge(
-    evaluation: Evaluation, start: Weights, updates: Sequence[Weights], rows: Sequence[int], *, seed: int
+    evaluation: Evaluation,
+    start: Weights,
+    updates: Sequence[Weights],
+    rows: Sequence[int],
+    *,
+    aggregate: Aggregate,
+    seed: int,
 ) -> Judgement:
     """Screen the updates, value the sound ones, and leave out those whose value is clearly negative."""
     reasons = screen(evaluation.plan.architecture, start, updates)
@@ -377,7 +444,12 @@ def judge(
     if not sound:
         return Judgement(reasons, {}, "none")
     valuation = value_round(
-        evaluation, start, [updates[i] for i in sound], [rows[i] for i in sound], seed=seed
+        evaluation,
+        start,
+        [updates[i] for i in sound],
+        [rows[i] for i in sound],
+        aggregate=aggregate,
+        seed=seed,
     )
     values = dict(zip(sound, valuation.values, strict=True))
     harm = max(NEGATIVE, NEGATIVE_SHARE * abs(evaluation.utility(start)))

@@ -30,6 +30,23 @@ def epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: f
     )
 
 
+def noise_multiplier_for(*, budget: float, sample_rate: float, steps: int, delta: float) -> float:
+    """The smallest noise multiplier, in hundredths, whose ε after `steps` steps at `sample_rate` is at most
+    `budget` (ε falls as the noise grows, so halving an interval that holds it finds it)."""
+
+    def within(hundredths: int) -> bool:
+        spent = epsilon(noise_multiplier=hundredths / 100, sample_rate=sample_rate, steps=steps, delta=delta)
+        return spent <= budget
+
+    low, high = 0, 1  # within(high) ends true, within(low) is false (0 is no noise: infinite ε)
+    while not within(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if within(middle) else (middle, high)
+    return high / 100
+
+
 @cache
 def _rdp(order: int, q: float, sigma: float) -> float:
     """RDP of one sampled Gaussian step at an integer order, summed in log space to avoid overflow."""

@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.federation.learning import Family
@@ -23,13 +31,13 @@ def _known_license(identifier: str) -> str:
 
 
 class NodeCreate(BaseModel):
-    """A data owner's node for a federated dataset, and the policy it trains under."""
+    """A data owner's node for a federated dataset, and the policy it trains under. A deployed node has a
+    `public_key` and states its `rows`; a simulated one has neither: its owner uploads its rows next."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: NodeName
     dataset: Annotated[str, StringConstraints(min_length=1, max_length=60)]
-    data_path: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None  # simulation
     public_key: Annotated[str, StringConstraints(min_length=16, max_length=4096)] | None = None  # deployment
     rows: int | None = Field(default=None, ge=1)  # a deployed node's row count (a simulated one is read)
     accepted_problems: Annotated[list[int], Field(max_length=100)] = Field(default_factory=list)
@@ -39,11 +47,11 @@ class NodeCreate(BaseModel):
     max_epsilon: float | None = Field(default=None, gt=0, le=100)
 
     @model_validator(mode="after")
-    def _one_place(self) -> "NodeCreate":
-        if (self.data_path is None) == (self.public_key is None):
-            raise ValueError("a node has either a data_path (simulation) or a public_key (deployment)")
+    def _rows_of_its_engine(self) -> "NodeCreate":
         if self.public_key is not None and self.rows is None:
             raise ValueError("a deployed node states its number of rows")
+        if self.public_key is None and self.rows is not None:
+            raise ValueError("a simulated node's rows are counted from the file its owner uploads")
         return self
 
 
@@ -56,6 +64,7 @@ class NodeRead(BaseModel):
     version_id: int
     rows: int
     simulated: bool
+    awaiting_rows: bool
     accepted_problems: list[int]
     max_rounds: int
     max_local_epochs: int
@@ -94,6 +103,9 @@ class RunCreate(BaseModel):
 
 
 class RoundRead(BaseModel):
+    """A completed round; in a private run each participant's part holds the ε it has spent so far, and
+    `epsilon` is the largest of them, spent by `epsilon_node`."""
+
     model_config = ConfigDict(from_attributes=True)
 
     number: int
@@ -104,6 +116,13 @@ class RoundRead(BaseModel):
     epsilon: float | None
     dropped: int
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def epsilon_node(self) -> int | None:
+        """The node that spent the round's ε (the most of any participant; of equals, the lowest id)."""
+        spent = [(part["epsilon"], -part["node"]) for part in self.participants if "epsilon" in part]
+        return -max(spent)[1] if spent else None
 
 
 class RunRead(BaseModel):
@@ -121,14 +140,22 @@ class RunRead(BaseModel):
     proximal_mu: float
     clip_norm: float | None
     noise_multiplier: float
+    delta: float
     license: str
     state: RunState
     job_id: int | None
     error: str | None
     node_ids: list[int]
     round_rows: list[RoundRead] = Field(serialization_alias="completed_rounds")
+    declined: dict[str, str] = Field(default_factory=dict)  # why each node left out of the run declined
     created_at: datetime
     finished_at: datetime | None
+
+
+def _without_scaling(architecture: dict[str, Any]) -> dict[str, Any]:
+    """A model registered before decision 0050 kept the evaluation rows' means and spreads beside its
+    weights: they are never served."""
+    return {key: value for key, value in architecture.items() if key not in {"means", "scales"}}
 
 
 class ModelRead(BaseModel):
@@ -138,7 +165,7 @@ class ModelRead(BaseModel):
     run_id: int
     problem_id: int
     blob_sha256: str
-    architecture: dict[str, Any]
+    architecture: Annotated[dict[str, Any], AfterValidator(_without_scaling)]
     card: dict[str, Any]
     contributors: list[dict[str, Any]]
     license: str

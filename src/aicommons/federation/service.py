@@ -3,22 +3,23 @@
 A run trains a model for a problem on the nodes of the federated datasets the problem names, without a
 row leaving a node. Each round is one log entry: the new model's hash, each participant's update hash,
 its measured contribution and its reward (minted by the reward policy's `reward:federation:round`,
-split by positive contribution), and the metrics. A completed run registers its model with a card;
-the model belongs to its contributors by their summed contributions.
+split by positive contribution by largest remainders), and the metrics. A completed run registers its
+model with a card; the model belongs to its contributors by their shares of the rounds' rewards.
 """
 
 import io
+import math
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from aicommons.core import jobs
 from aicommons.core.blobs import BlobStore
@@ -28,7 +29,8 @@ from aicommons.core.slugs import free_slug, slugify
 from aicommons.datasets import permissions as dataset_permissions
 from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, DatasetVersion, Policy
-from aicommons.federation import learning, plans
+from aicommons.datasets.service import Upload
+from aicommons.federation import learning, node_rows, plans
 from aicommons.federation.learning import Architecture, Family, Training
 from aicommons.federation.models import Node, RunNode, RunState, TrainedModel, TrainingRound, TrainingRun
 from aicommons.federation.plans import Evaluation, NodeData, NodePolicy, Plan, RoundReport, RunSettings
@@ -44,6 +46,7 @@ TRAIN_JOB = "federation:run:train"
 ROUND_REWARD = "federation:round"  # the reward policy's parameter is "reward:federation:round"
 DEFAULT_ROUND_REWARD = 10
 NUMERIC = (pa.types.is_integer, pa.types.is_floating)
+NODE_ROWS_LOCK = 7_315_001  # the PostgreSQL advisory lock that puts node uploads in turn
 
 
 # --- nodes -------------------------------------------------------------------------------------------------
@@ -62,12 +65,12 @@ def register_node(
     session: Session,
     actor: Member,
     form: NodeCreate,
-    node_dir: Path,
     superlink: SuperLink | None = None,
 ) -> Node:
     """A node for the latest version of a federated dataset, run by one of its owners (for a community's
-    dataset, each steward or organizer may run one); a simulated node's file must lie in `node_dir` and
-    is checked against the version's published schema. The node's rewards go to whoever runs it."""
+    dataset, each steward or organizer may run one). A simulated node trains once its owner has uploaded
+    its rows (`store_rows`); a deployed node states its row count. The node's rewards go to whoever runs
+    it."""
     dataset = datasets.get(session=session, ref=form.dataset)
     if not dataset_permissions.is_owner(session, dataset, actor):
         raise CommonsError(ErrorCode.FORBIDDEN, "only the dataset's owners run its nodes")
@@ -77,29 +80,85 @@ def register_node(
     again = _same_node(session, dataset, actor, form)
     if again is not None:
         return again
-    rows = _checked_rows(form.data_path, node_dir, version) if form.data_path else int(form.rows or 0)
+    _refuse_taken_name(session, dataset, form.name)
     node = Node(
         name=form.name,
         dataset_id=dataset.id,
         version_id=version.id,
         owner_member_id=actor.id,  # who runs the node: one of the dataset's owners
         owner_community_id=None,
-        data_path=form.data_path,
         public_key=form.public_key,
-        rows=rows,
+        rows=int(form.rows or 0),
         **form.model_dump(include={"accepted_problems", "max_rounds", "max_local_epochs"}),
         **form.model_dump(include={"require_privacy", "max_epsilon"}),
     )
-    _refuse_taken_name(session, dataset, form.name)
     session.add(node)
     session.flush()
     if superlink is not None and node.public_key is not None:
         _admit(superlink, node)
-    facts = {"node": node.id, "dataset": dataset.id, "version": version.id, "rows": rows}
+    facts = {"node": node.id, "dataset": dataset.id, "version": version.id, "rows": node.rows}
     ledger.record(
         session, "federation:node:register", actor_id=actor.id, subject={"node": node.id}, data=facts
     )
     return node
+
+
+def register_with_rows(
+    *, session: Session, store: BlobStore, actor: Member, form: NodeCreate, upload: Upload
+) -> Node:
+    """A simulated node and its uploaded rows at once (the page's form)."""
+    node = register_node(session=session, actor=actor, form=form)
+    return store_rows(session=session, store=store, actor=actor, node=node, upload=upload)
+
+
+def node_datasets(*, session: Session, member: Member) -> list[Dataset]:
+    """The federated datasets with a published schema whose nodes the member may run."""
+    owned = datasets.owned_by(session=session, member=member)
+    return [dataset for dataset in owned if dataset.policy == Policy.FEDERATED and dataset.version_count > 0]
+
+
+def get_node(*, session: Session, node_id: int) -> Node:
+    found = session.get(Node, node_id)
+    if found is None:
+        raise CommonsError(ErrorCode.NODE_NOT_FOUND, f"no node {node_id}")
+    return found
+
+
+def store_rows(*, session: Session, store: BlobStore, actor: Member, node: Node, upload: Upload) -> Node:
+    """A simulated node's rows, uploaded by whoever runs it: checked against the published schema, kept in
+    the blob store, and refused when they are (mostly) rows that already back another node."""
+    if node.owner_member_id != actor.id:
+        raise CommonsError(ErrorCode.FORBIDDEN, "only the member who runs a node uploads its rows")
+    if not node.simulated:
+        raise CommonsError(ErrorCode.NOT_FEDERABLE, "a deployed node keeps its rows on its own machine")
+    version = session.get(DatasetVersion, node.version_id)
+    assert version is not None
+    kept = node_rows.keep(store, upload, [column["name"] for column in version.columns])
+    try:
+        _refuse_borrowed(session, store, node, kept)
+        node.data_blob, node.row_hashes_blob = kept.data_blob, kept.hashes_blob
+        node.rows_fingerprint, node.rows = kept.fingerprint, kept.rows
+        session.flush()
+    except BaseException:
+        for blob in kept.new_blobs:  # nothing of this transaction will be kept: neither shall its files
+            store.remove(blob)
+        raise
+    facts = {"node": node.id, "rows": kept.rows, "fingerprint": kept.fingerprint}
+    ledger.record(session, "federation:node:rows", actor_id=actor.id, subject={"node": node.id}, data=facts)
+    return node
+
+
+def _refuse_borrowed(session: Session, store: BlobStore, node: Node, kept: node_rows.StoredRows) -> None:
+    """Refuse rows that another node already trains on: one data set earns its rewards once."""
+    if session.get_bind().dialect.name == "postgresql":  # uploads are checked one at a time (SQLite: always)
+        session.execute(select(func.pg_advisory_xact_lock(NODE_ROWS_LOCK)))
+    others = select(Node.row_hashes_blob).where(Node.id != node.id)
+    for blob in filter(None, session.scalars(others)):
+        share = node_rows.shared(kept.hashes, node_rows.load_hashes(store, blob))
+        if share > node_rows.SHARED_LIMIT:
+            raise CommonsError(
+                ErrorCode.NODE_ROWS_TAKEN, f"{share:.0%} of these rows already back another node"
+            )
 
 
 def _admit(superlink: SuperLink, node: Node) -> None:
@@ -143,37 +202,6 @@ def _latest_version(session: Session, dataset: Dataset) -> DatasetVersion:
     return version
 
 
-def _checked_rows(path: str, node_dir: Path, version: DatasetVersion) -> int:
-    """The rows of a node's file, which must lie in `node_dir` and have every column of the published
-    schema."""
-    source = Path(path).resolve()
-    if not source.is_relative_to(node_dir.resolve()):
-        raise CommonsError(ErrorCode.BAD_DATA, f"a simulated node's data file must lie in {node_dir}")
-    if not source.is_file():
-        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data file {path} does not exist")
-    try:
-        schema = pq.read_schema(source) if source.suffix == ".parquet" else None
-        names = schema.names if schema is not None else _csv_header(source)
-    except (OSError, pa.ArrowException) as error:
-        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data file cannot be read: {error}") from None
-    missing = [column["name"] for column in version.columns if column["name"] not in names]
-    if missing:
-        raise CommonsError(ErrorCode.BAD_DATA, f"the node's data lacks the published columns {missing[:5]}")
-    return _row_count(source)
-
-
-def _csv_header(source: Path) -> list[str]:
-    with source.open(encoding="utf-8") as lines:
-        return lines.readline().strip().split(",")
-
-
-def _row_count(source: Path) -> int:
-    if source.suffix == ".parquet":
-        return int(pq.read_metadata(source).num_rows)
-    with source.open(encoding="utf-8") as lines:
-        return max(sum(1 for _ in lines) - 1, 0)
-
-
 def _refuse_taken_name(session: Session, dataset: Dataset, name: str) -> None:
     taken = session.scalar(select(Node.id).where(Node.dataset_id == dataset.id, Node.name == name))
     if taken is not None:
@@ -203,31 +231,95 @@ def policy(node: Node) -> NodePolicy:
 def start_run(
     *, session: Session, store: BlobStore, actor: Member, problem: Problem, form: RunCreate
 ) -> TrainingRun:
-    """A run queued as a background job, on the chosen (or every) node whose policy accepts it."""
+    """A run queued as a background job, on the chosen (or every) node whose policy accepts it.
+
+    A node the starter chose whose privacy budget the run would exceed refuses the whole run; otherwise
+    the nodes whose policies decline are left out, and why is kept with the run's job and on the log."""
     if problem.state == ProblemState.DRAFT or problem.evaluation_blob is None:
         raise CommonsError(ErrorCode.NOT_FEDERABLE, "a run needs a published problem with evaluation data")
     run = TrainingRun(problem_id=problem.id, created_by_id=actor.id, **_run_fields(form))
     plan = _plan(store, problem, run)
     chosen = _chosen_nodes(session, problem, form.nodes)
-    accepting = [node for node in chosen if policy(node).refusal(plan, node.rows) is None]
-    if len(accepting) < form.min_nodes:
-        reasons = {
-            node.name: policy(node).refusal(plan, node.rows) for node in chosen if node not in accepting
-        }
-        raise CommonsError(
-            ErrorCode.NOT_ENOUGH_NODES,
-            f"{len(accepting)} of the problem's nodes accept this run, {form.min_nodes} are needed",
-            refusals=reasons,
-        )
+    if form.nodes is not None:
+        _refuse_over_budget(plan, chosen)
+    accepting, declined = _accepting(plan, chosen, form.min_nodes)
     _one_engine(accepting)
     run.nodes = [RunNode(node_id=node.id) for node in accepting]
     session.add(run)
     session.flush()
-    run.job_id = jobs.enqueue(session, TRAIN_JOB, {"run_id": run.id}, submitted_by_id=actor.id).id
-    facts = {"run": run.id, "nodes": [node.id for node in accepting], "config": _config_facts(form)}
+    payload = {"run_id": run.id, "declined": declined}
+    run.job_id = jobs.enqueue(session, TRAIN_JOB, payload, submitted_by_id=actor.id).id
+    nodes = [node.id for node in accepting]
+    facts = {"run": run.id, "nodes": nodes, "declined": declined, "config": _config_facts(form)}
     _record(session, "federation:run:start", actor.id, run, facts)
     session.flush()
     return run
+
+
+def _accepting(plan: Plan, chosen: Sequence[Node], needed: int) -> tuple[list[Node], dict[str, str]]:
+    """The nodes whose policies accept the run, and why each other one declines; too few, the run is
+    refused with the reasons."""
+    reasons = {node.id: _declines(plan, node) for node in chosen}
+    accepting = [node for node in chosen if reasons[node.id] is None]
+    declined = {node.name: reason for node in chosen if (reason := reasons[node.id]) is not None}
+    if len(accepting) < needed:
+        raise CommonsError(
+            ErrorCode.NOT_ENOUGH_NODES,
+            f"{len(accepting)} of the problem's nodes accept this run, {needed} are needed",
+            refusals=declined,
+        )
+    return accepting, declined
+
+
+def _declines(plan: Plan, node: Node) -> str | None:
+    """Why the node's policy declines the run (the node enforces the same policy), or None; an exceeded
+    privacy budget is told with the ε the run would spend."""
+    other = replace(policy(node), max_epsilon=None).refusal(plan, node.rows)
+    spent = _over_budget(plan, node)
+    return other or (None if spent is None else _budget_reason(plan, node, spent))
+
+
+def _over_budget(plan: Plan, node: Node) -> float | None:
+    """The ε the whole run would spend on the node's rows, when that is more than its policy allows."""
+    if node.max_epsilon is None or node.rows <= 0:
+        return None
+    spent = plans.spent_epsilon(plan, node.rows, plan.rounds)
+    return spent if spent > node.max_epsilon else None
+
+
+def _budget_reason(plan: Plan, node: Node, spent: float) -> str:
+    budget = node.max_epsilon or 0.0
+    noise = plans.noise_for(plan, node.rows, budget)
+    return (
+        f"the run would spend ε = {_epsilon_text(spent)} (δ = {plan.delta:g}) on the {node.rows} rows of "
+        f"{node.name}, more than its budget ε = {budget:g}; a noise multiplier of at least {noise:g} "
+        "keeps within it"
+    )
+
+
+def _epsilon_text(spent: float) -> str:
+    return "∞ (no noise)" if math.isinf(spent) else f"{spent:.3g}"
+
+
+def _refuse_over_budget(plan: Plan, chosen: Sequence[Node]) -> None:
+    """Refuse, before it starts, a run that would spend more privacy on a node the starter chose than the
+    node allows: each such node named, with the ε the run would spend and its budget."""
+    over = [(node, spent) for node in chosen if (spent := _over_budget(plan, node)) is not None]
+    if over:
+        raise CommonsError(
+            ErrorCode.PRIVACY_BUDGET_EXCEEDED,
+            "; ".join(_budget_reason(plan, node, spent) for node, spent in over),
+            budgets={node.name: _budget_facts(plan, node, spent) for node, spent in over},
+        )
+
+
+def _budget_facts(plan: Plan, node: Node, spent: float) -> dict[str, Any]:
+    return {
+        "epsilon": None if math.isinf(spent) else round(spent, 3),  # None: unbounded, without noise
+        "max_epsilon": node.max_epsilon,
+        "delta": plan.delta,
+        "noise_multiplier_needed": plans.noise_for(plan, node.rows, node.max_epsilon or 0.0),
+    }
 
 
 def _run_fields(form: RunCreate) -> dict[str, Any]:
@@ -259,6 +351,13 @@ def get_run(*, session: Session, run_id: int) -> TrainingRun:
     return found
 
 
+def declined(session: Session, run: TrainingRun) -> dict[str, str]:
+    """Why each node of the problem that the run left out declined it, as the run's job keeps it."""
+    job = jobs.get(session, run.job_id) if run.job_id else None
+    found = job.payload.get("declined", {}) if job else {}
+    return {str(name): str(reason) for name, reason in found.items()}
+
+
 def runs_of(*, session: Session, problem: Problem) -> list[TrainingRun]:
     query = select(TrainingRun).where(TrainingRun.problem_id == problem.id)
     return list(session.scalars(query.order_by(TrainingRun.id.desc())))
@@ -268,12 +367,12 @@ def runs_of(*, session: Session, problem: Problem) -> list[TrainingRun]:
 
 
 def _plan(store: BlobStore, problem: Problem, run: TrainingRun) -> Plan:
-    """What the nodes are asked: features and their scaling come from the problem's evaluation rows."""
+    """What the nodes are asked: the numeric features the evaluation rows carry, standardised as `_scaling`
+    says."""
     table = _evaluation_table(store, problem)
     features = _features(problem, table)
-    frame = table.select(features).to_pandas()
+    means, scales = _scaling(problem, table.select(features).to_pandas())
     task = Task(problem.task)
-    scales = frame.std(ddof=0).replace(0, 1).fillna(1)
     return Plan(
         architecture=Architecture(
             family=Family(run.family),
@@ -284,8 +383,8 @@ def _plan(store: BlobStore, problem: Problem, run: TrainingRun) -> Plan:
         features=tuple(features),
         target=problem.target_column,
         classes=tuple(problem.classes),
-        means=tuple(float(value) for value in frame.mean().fillna(0)),
-        scales=tuple(float(value) for value in scales),
+        means=means,
+        scales=scales,
         training=Training(
             epochs=run.local_epochs,
             learning_rate=run.learning_rate,
@@ -296,7 +395,76 @@ def _plan(store: BlobStore, problem: Problem, run: TrainingRun) -> Plan:
         problem_id=problem.id,
         rounds=run.rounds,
         delta=run.delta,
+        seed=run.seed,
     )
+
+
+Scaling = tuple[tuple[float, ...], tuple[float, ...]]  # each feature's mean, and its spread
+
+
+def _scaling(problem: Problem, frame: Any) -> Scaling:
+    """Each feature's mean and spread: pooled from the statistics the federated datasets' owners published,
+    so that nothing of the hidden evaluation rows reaches a node; from the evaluation rows (`frame`) only
+    when the owners did not publish a mean and spread of every feature (decision 0050)."""
+    published = _published_scaling(problem, list(frame.columns))
+    if published is not None:
+        return published
+    scales = frame.std(ddof=0).replace(0, 1).fillna(1)
+    return tuple(float(value) for value in frame.mean().fillna(0)), tuple(float(value) for value in scales)
+
+
+def _published_scaling(problem: Problem, features: Sequence[str]) -> Scaling | None:
+    """The scaling pooled from the problem's federated dataset versions' published statistics, if they
+    give every feature's mean and spread."""
+    session = object_session(problem)
+    federated = select(DatasetVersion).where(
+        DatasetVersion.id.in_(problem.dataset_versions), DatasetVersion.source_format == "federated"
+    )
+    figures = [_published_figures(version) for version in session.scalars(federated)] if session else []
+    if not figures or any(name not in found for found in figures for name in features):
+        return None
+    pooled = [_pooled([found[name] for found in figures]) for name in features]
+    return tuple(mean for mean, _ in pooled), tuple(spread for _, spread in pooled)
+
+
+def _published_figures(version: DatasetVersion) -> dict[str, tuple[float, float, float]]:
+    """(count, mean, standard deviation) of each column whose mean and spread the owner published."""
+    columns = version.statistics.get("columns") if isinstance(version.statistics, dict) else None
+    found = {}
+    for column in columns if isinstance(columns, list) else []:
+        figures = _column_figures(column, version.row_count)
+        if figures is not None:
+            found[str(column["name"])] = figures
+    return found
+
+
+def _column_figures(column: Any, rows: int) -> tuple[float, float, float] | None:
+    """A published column's (count, mean, spread), when it has a numeric mean and spread (and else the
+    version's row count as its count)."""
+    if not isinstance(column, dict) or "name" not in column:
+        return None
+    count, mean, spread = (_number(column.get(key)) for key in ("count", "mean", "std"))
+    if mean is None or spread is None:
+        return None
+    return (count if count is not None and count > 0 else float(rows)), mean, spread
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _pooled(parts: Sequence[tuple[float, float, float]]) -> tuple[float, float]:
+    """The mean and spread of data sets pooled, from each one's count, mean and spread."""
+    total = sum(count for count, _, _ in parts)
+    mean = sum(count * part_mean for count, part_mean, _ in parts) / total
+    squares = sum(count * (spread**2 + (part_mean - mean) ** 2) for count, part_mean, spread in parts)
+    return mean, math.sqrt(squares / total) or 1.0
+
+
+def scaling_source(problem: Problem, features: Sequence[str]) -> str:
+    """Where a run's scaling comes from, as the model card says it."""
+    published = _published_scaling(problem, features) is not None
+    return "published statistics" if published else "evaluation rows"
 
 
 def _evaluation_table(store: BlobStore, problem: Problem) -> pa.Table:
@@ -331,10 +499,15 @@ def evaluation(store: BlobStore, problem: Problem, run: TrainingRun) -> Evaluati
     )
 
 
-def node_data(run: TrainingRun, nodes: Sequence[Node]) -> list[NodeData]:
-    """The run's simulated nodes as the simulation engine starts them (none for a deployed run)."""
+def node_data(store: BlobStore, run: TrainingRun, nodes: Sequence[Node]) -> list[NodeData]:
+    """The run's simulated nodes as the simulation engine starts them, each on its uploaded rows (none for
+    a deployed run)."""
     chosen = [node for node in nodes if node.id in set(run.node_ids)]
-    return [NodeData(node.id, node.data_path, policy(node)) for node in chosen if node.data_path is not None]
+    return [
+        NodeData(node.id, str(store.path(node.data_blob)), policy(node))
+        for node in chosen
+        if node.data_blob is not None
+    ]
 
 
 def _one_engine(nodes: Sequence[Node]) -> None:
@@ -363,22 +536,20 @@ def begin(*, session: Session, run: TrainingRun) -> None:
 
 
 def record_round(
-    *, session: Session, run: TrainingRun, report: RoundReport, epsilon: float | None
+    *,
+    session: Session,
+    run: TrainingRun,
+    report: RoundReport,
+    epsilon: float | None = None,
+    spent: Mapping[int, float] | None = None,
 ) -> TrainingRound:
-    """A round: rewards minted to the owners of nodes that helped, and one log entry with everything."""
+    """A round: rewards minted to the owners of nodes that helped, and one log entry with everything.
+
+    `spent` is the ε each participant of a private run has spent so far; each participant's part holds
+    its own, and the round's `epsilon` is the largest (without `spent`, `epsilon` is recorded as given)."""
     nodes = {node.id: node for node in session.scalars(select(Node).where(Node.id.in_(run.node_ids)))}
     rewards = _round_rewards(session, run, report, nodes)
-    participants = [
-        {
-            "node": part.node_id,
-            "rows": part.rows,
-            "update": part.update_sha256,
-            "value": round(part.value, 6),
-            "reward": rewards.get(part.node_id, 0),
-            "left_out": part.left_out,
-        }
-        for part in report.participants
-    ]
+    participants = _participants(report, rewards, spent or {})
     row = TrainingRound(
         run_id=run.id,
         number=report.number,
@@ -386,13 +557,38 @@ def record_round(
         method=report.method,
         metrics=report.metrics,
         participants=participants,
-        epsilon=epsilon,
+        epsilon=max((part["epsilon"] for part in participants if "epsilon" in part), default=epsilon),
         dropped=report.dropped,
     )
     run.round_rows.append(row)
     _record(session, "federation:round:complete", None, run, _round_facts(row))
     session.flush()
     return row
+
+
+def _participants(
+    report: RoundReport, rewards: Mapping[int, int], spent: Mapping[int, float]
+) -> list[dict[str, Any]]:
+    """Each participant's part as the round's row and its log entry hold it: values as the log writes them
+    (what the rewards were split by), and in a private run the ε the node has spent so far."""
+    return [
+        {
+            "node": part.node_id,
+            "rows": part.rows,
+            "update": part.update_sha256,
+            "value": as_logged(part.value),
+            "reward": rewards.get(part.node_id, 0),
+            "left_out": part.left_out,
+            **({"epsilon": as_logged(spent[part.node_id])} if part.node_id in spent else {}),
+        }
+        for part in report.participants
+    ]
+
+
+def as_logged(value: float) -> float:
+    """A measured number as the log entry writes it (six significant digits): the number every reward and
+    share follows, so that anyone can recompute them from the log."""
+    return float(f"{value:.6g}")
 
 
 def _round_facts(row: TrainingRound) -> dict[str, Any]:
@@ -415,17 +611,13 @@ def _round_facts(row: TrainingRound) -> dict[str, Any]:
 def _round_rewards(
     session: Session, run: TrainingRun, report: RoundReport, nodes: dict[int, Node]
 ) -> dict[int, int]:
-    """The round's reward split by positive contribution among the nodes whose update was kept."""
+    """The round's reward split in proportion to positive contribution among the nodes whose update was
+    kept, by largest remainders (`tokens.split`): each node within one token of its exact share."""
     amount = tokens.parameter(session, tokens.REWARD_PREFIX + ROUND_REWARD, DEFAULT_ROUND_REWARD)
-    helped = {
-        part.node_id: part.value for part in report.participants if part.left_out is None and part.value > 0
-    }
+    helped = _helped(report.participants)
     if amount <= 0 or not helped:
         return {}
-    total = sum(helped.values())
-    shares = {node_id: int(amount * value / total) for node_id, value in helped.items()}
-    first = max(helped, key=lambda node_id: helped[node_id])
-    shares[first] += amount - sum(shares.values())
+    shares = tokens.split(amount, helped)
     for node_id, share in shares.items():
         if share > 0:
             node = nodes[node_id]
@@ -439,12 +631,20 @@ def _round_rewards(
     return shares
 
 
+def _helped(participants: Sequence[plans.Participant]) -> dict[int, float]:
+    """The positive values of the round's kept updates, by node: what its reward and the model's shares
+    follow."""
+    values = {part.node_id: as_logged(part.value) for part in participants if part.left_out is None}
+    return {node_id: value for node_id, value in values.items() if value > 0}
+
+
 def finish(*, session: Session, store: BlobStore, run: TrainingRun, weights: Sequence[Any]) -> TrainedModel:
-    """The completed run's model, stored with its card; its contributors' shares are their summed values."""
+    """The completed run's model, stored with its card and with the plan's scaling folded into its weights;
+    its contributors' shares are their shares of the run's rewards."""
     problem = session.get(Problem, run.problem_id)
     assert problem is not None
     plan = _plan(store, problem, run)
-    blob = _store_weights(store, weights)
+    blob = _store_weights(store, raw_input_weights(plan, weights))
     contributors = _contributors(session, run)
     model = TrainedModel(
         slug=free_slug(
@@ -454,7 +654,7 @@ def finish(*, session: Session, store: BlobStore, run: TrainingRun, weights: Seq
         problem_id=problem.id,
         blob_sha256=blob,
         architecture=_architecture_facts(plan),
-        card=_card(session, problem, run, contributors),
+        card=_card(session, problem, run, contributors, plan.features),
         contributors=contributors,
         license=run.license,
     )
@@ -480,6 +680,15 @@ def _store_weights(store: BlobStore, weights: Sequence[Any]) -> str:
     return blob
 
 
+def raw_input_weights(plan: Plan, weights: Sequence[Any]) -> list[Any]:
+    """The weights with the plan's standardisation folded into the first layer, (x - mean) / scale, so that
+    the model takes raw feature values: neither the stored weights nor the served facts hold the scaling,
+    which may come from the hidden evaluation rows (decision 0050)."""
+    first, bias, *rest = (np.asarray(array, dtype=np.float64) for array in weights)
+    means, scales = np.asarray(plan.means), np.asarray(plan.scales)
+    return [first / scales[:, None], bias - (means / scales) @ first, *rest]
+
+
 def _architecture_facts(plan: Plan) -> dict[str, Any]:
     return {
         "family": plan.architecture.family.value,
@@ -488,43 +697,65 @@ def _architecture_facts(plan: Plan) -> dict[str, Any]:
         "hidden": plan.architecture.hidden,
         "task": plan.task.value,
         "classes": list(plan.classes),
-        "means": list(plan.means),
-        "scales": list(plan.scales),
+        "inputs": "raw",  # the scaling is folded into the weights
     }
 
 
 def _contributors(session: Session, run: TrainingRun) -> list[dict[str, Any]]:
-    """Each owner account's share of the model: its nodes' positive values summed over the rounds."""
-    nodes = {node.id: node for node in session.scalars(select(Node).where(Node.id.in_(run.node_ids)))}
+    """Each owner account's share of the model: its share of the run's rewards before whole tokens (each
+    round's split by its kept updates' positive values, every round weighing the same), and the tokens its
+    nodes got. Shares and tokens tell one story: decision 0049."""
+    owners = {
+        node.id: tokens.owner_account(node.owner_member_id, node.owner_community_id)
+        for node in session.scalars(select(Node).where(Node.id.in_(run.node_ids)))
+    }
+    rounds = [shares for row in run.round_rows if (shares := _round_shares(row.participants))]
     summed: dict[str, float] = {}
+    for shares in rounds:
+        for node_id, share in shares.items():
+            if node_id in owners:
+                summed[owners[node_id]] = summed.get(owners[node_id], 0.0) + share / len(rounds)
+    earned = _earned(run, owners)
+    return [
+        {"account": account, "share": round(share, 6), "tokens": earned.get(account, 0)}
+        for account, share in sorted(summed.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _round_shares(participants: Sequence[dict[str, Any]]) -> dict[int, float]:
+    """Each node's share of a recorded round's reward before whole tokens: its positive value over the
+    round's total, among the kept updates."""
+    helped = {part["node"]: part["value"] for part in participants if part["left_out"] is None}
+    positive = {node_id: float(value) for node_id, value in helped.items() if value > 0}
+    total = sum(positive.values())
+    return {node_id: value / total for node_id, value in positive.items()}
+
+
+def _earned(run: TrainingRun, owners: Mapping[int, str]) -> dict[str, int]:
+    """The tokens each owner account got from the run's rounds."""
+    earned: dict[str, int] = {}
     for row in run.round_rows:
         for part in row.participants:
-            node = nodes.get(part["node"])
-            if node is not None and part["left_out"] is None and part["value"] > 0:
-                account = tokens.owner_account(node.owner_member_id, node.owner_community_id)
-                summed[account] = summed.get(account, 0.0) + float(part["value"])
-    total = sum(summed.values())
-    return (
-        [
-            {"account": account, "share": round(value / total, 6)}
-            for account, value in sorted(summed.items(), key=lambda item: -item[1])
-        ]
-        if total > 0
-        else []
-    )
+            if part["reward"] and part["node"] in owners:
+                earned[owners[part["node"]]] = earned.get(owners[part["node"]], 0) + int(part["reward"])
+    return earned
 
 
 def _card(
-    session: Session, problem: Problem, run: TrainingRun, contributors: list[dict[str, Any]]
+    session: Session,
+    problem: Problem,
+    run: TrainingRun,
+    contributors: list[dict[str, Any]],
+    features: Sequence[str],
 ) -> dict[str, Any]:
-    nodes = session.scalars(select(Node).where(Node.id.in_(run.node_ids)))
     return {
         "problem": problem.slug,
         "metric": problem.metric,
-        "data": [
-            {"node": node.name, "dataset_version": node.version_id, "rows": node.rows} for node in nodes
+        "data": _data_used(session, run),
+        "rounds": [
+            {"round": row.number, "rows_aggregated": _rows_aggregated(row), **row.metrics}
+            for row in run.round_rows
         ],
-        "rounds": [{"round": row.number, **row.metrics} for row in run.round_rows],
         "training": {
             "family": run.family,
             "strategy": run.strategy,
@@ -532,10 +763,30 @@ def _card(
             "local_epochs": run.local_epochs,
             "learning_rate": run.learning_rate,
             "private": run.noise_multiplier > 0,
+            "scaling": scaling_source(problem, features),
         },
         "contributors": contributors,
         "license": run.license,
     }
+
+
+def _data_used(session: Session, run: TrainingRun) -> list[dict[str, Any]]:
+    """The nodes whose updates were aggregated, each with its rows and the rounds that kept its update: a
+    node left out of every round (or never heard from) gave the model no data, and is not listed."""
+    kept: dict[int, list[int]] = {}
+    rows: dict[int, int] = {}
+    for row in run.round_rows:
+        for part in row.participants:
+            if part["left_out"] is None:
+                kept.setdefault(part["node"], []).append(row.number)
+                rows[part["node"]] = max(rows.get(part["node"], 0), int(part["rows"]))
+    nodes = session.scalars(select(Node).where(Node.id.in_(sorted(kept))).order_by(Node.id))
+    used = [(node, {"dataset_version": node.version_id, "rows": rows[node.id]}) for node in nodes]
+    return [{"node": node.name, **facts, "rounds": kept[node.id]} for node, facts in used]
+
+
+def _rows_aggregated(row: TrainingRound) -> int:
+    return sum(int(part["rows"]) for part in row.participants if part["left_out"] is None)
 
 
 def _record(
@@ -606,7 +857,9 @@ def _is_number(value: Any) -> bool:
 def _outputs(store: BlobStore, model: TrainedModel, raw: Any) -> Any:
     """What the model gives for raw feature rows: class probabilities, or numbers."""
     spec = model.architecture
-    inputs = (raw - np.asarray(spec["means"])) / np.asarray(spec["scales"])
+    inputs = raw
+    if "means" in spec:  # a model registered before decision 0050 keeps its scaling beside its weights
+        inputs = (raw - np.asarray(spec["means"])) / np.asarray(spec["scales"])
     architecture = Architecture(
         family=Family(spec["family"]),
         features=len(spec["features"]),
@@ -690,11 +943,11 @@ def _charge(
 
 
 def _split_by_share(total: int, contributors: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Whole tokens by share; the remainder to the largest contributor."""
+    """Whole tokens by share, by largest remainders (`tokens.split`): each contributor within one token of
+    its exact share."""
     if not contributors:
         raise CommonsError(ErrorCode.NOT_FEDERABLE, "the model has no contributors to pay")
-    amounts = {part["account"]: int(total * part["share"]) for part in contributors}
-    amounts[contributors[0]["account"]] += total - sum(amounts.values())
+    amounts = tokens.split(total, {str(part["account"]): float(part["share"]) for part in contributors})
     return {account: amount for account, amount in amounts.items() if amount > 0}
 
 

@@ -5,9 +5,9 @@ import json
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from aicommons.communities.models import Community, Visibility
 from aicommons.core import jobs
-from aicommons.core.errors import CommonsError
+from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, Paging
 from aicommons.core.web import (
+    AppSettings,
     DbSession,
     FormData,
     PageRenderer,
@@ -26,6 +27,7 @@ from aicommons.core.web import (
     require_csrf,
     wants_fragment,
 )
+from aicommons.datasets import uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.datasets.models import Dataset, DatasetVersion
 from aicommons.federation import service
@@ -33,7 +35,7 @@ from aicommons.federation.api import ModelBySlug, RunById
 from aicommons.federation.learning import Family
 from aicommons.federation.models import Node, RunState, TrainedModel, TrainingRun
 from aicommons.federation.plans import StrategyName
-from aicommons.federation.schemas import ModelPrice, RunCreate
+from aicommons.federation.schemas import ModelPrice, NodeCreate, RoundRead, RunCreate
 from aicommons.ledger import tokens
 from aicommons.members.auth import OptionalMember, PageMember
 from aicommons.members.models import Member
@@ -45,6 +47,8 @@ from aicommons.web.charts import Bar, Chart, Label
 from aicommons.web.navigation import refusal, see_other
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+ROW_FORMATS = {".csv": "csv", ".parquet": "parquet"}
+NODE_DEFAULTS = {"max_rounds": 50, "max_local_epochs": 10}  # NodeCreate's, shown in the empty form
 
 FAMILY_LABELS = {
     Family.LOGISTIC: "Logistic regression (classification)",
@@ -201,6 +205,8 @@ def _run_page(session: Session, run: TrainingRun) -> dict[str, Any]:
         "live": run.state in LIVE_STATES,
         "live_target": LIVE_TARGET,
         "node_names": _node_names(session, run.node_ids),
+        "declined": service.declined(session, run),
+        "spenders": {row.number: RoundRead.model_validate(row).epsilon_node for row in run.round_rows},
         "chart": metric_chart(scores, metric),
         "model": session.scalar(select(TrainedModel).where(TrainedModel.run_id == run.id)),
         **_labels(),
@@ -217,12 +223,48 @@ def _node_names(session: Session, node_ids: Sequence[int]) -> dict[int, str]:
 
 @router.get("/nodes/mine")
 def my_nodes(request: Request, pages: PageRenderer, session: DbSession, viewer: PageMember) -> Response:
-    """The nodes a member runs, and their part in recent rounds: counted, rewarded, or flagged."""
+    """The nodes a member runs, their part in recent rounds (counted, rewarded, or flagged), and the form
+    that adds a simulated node with its rows."""
+    return pages.render(request, "federation/nodes.html", _nodes_page(session, viewer))
+
+
+@router.post("/nodes/mine")
+def add_node(  # noqa: PLR0917 (FastAPI passes what the route declares)
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    store: Store,
+    settings: AppSettings,
+    viewer: PageMember,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """A simulated node of one of the member's federated datasets, with its rows uploaded from the form."""
+    try:
+        form = parse_form(NodeCreate, data)
+        with store.scratch() as path:
+            upload = uploads.from_form(file, path, limit=settings.max_upload_bytes, formats=ROW_FORMATS)
+            service.register_with_rows(session=session, store=store, actor=viewer, form=form, upload=upload)
+    except (ValidationError, CommonsError) as error:
+        errors, status = refusal(
+            session, error, {ErrorCode.NODE_ROWS_TAKEN: "file", ErrorCode.BAD_DATA: "file"}
+        )
+        page = _nodes_page(session, viewer, errors=errors, values=data)
+        return pages.render(request, "federation/nodes.html", page, status_code=status)
+    return see_other("/nodes/mine#nodes-heading")
+
+
+def _nodes_page(session: Session, viewer: Member, **form: Any) -> dict[str, Any]:
     nodes = service.nodes_of(session=session, member=viewer)
-    rounds = service.rounds_of(session=session, nodes=nodes)
-    return pages.render(
-        request, "federation/nodes.html", {"viewer": viewer, "nodes": nodes, "rounds": rounds}
-    )
+    datasets = service.node_datasets(session=session, member=viewer)
+    return {
+        "viewer": viewer,
+        "nodes": nodes,
+        "rounds": service.rounds_of(session=session, nodes=nodes),
+        "dataset_options": [(dataset.slug, dataset.title) for dataset in datasets],
+        "errors": form.get("errors", {}),
+        "values": form.get("values") or NODE_DEFAULTS,
+    }
 
 
 @router.get("/models/{slug}")
@@ -301,6 +343,11 @@ def _model_page(
         "scores": scores,
         "chart": metric_chart(scores, metric),
         "data": data,
+        "rows_aggregated": {
+            int(row["round"]): row["rows_aggregated"]
+            for row in model.card.get("rounds", [])
+            if "rows_aggregated" in row
+        },
         "versions": _versions(session, [int(part["dataset_version"]) for part in data]),
         "contributors": contributors(session, model.contributors),
         "license_url": SPDX_LICENSES.get(model.license),
@@ -313,9 +360,9 @@ def _model_page(
 
 
 def _example_row(model: TrainedModel) -> dict[str, float]:
-    """A row of the model's features at their means on the evaluation rows: a valid request to copy."""
-    spec = model.architecture
-    return {name: round(float(mean), 3) for name, mean in zip(spec["features"], spec["means"], strict=True)}
+    """A row of the model's features, each 1: a valid request to copy (nothing of the hidden evaluation
+    rows, such as their means, is shown: decision 0050)."""
+    return dict.fromkeys(model.architecture["features"], 1.0)
 
 
 @dataclass(frozen=True)
@@ -325,12 +372,17 @@ class Contributor:
     name: str
     link: str | None
     share: float
+    tokens: int | None = None  # what its nodes got from the rounds (unknown for models before decision 0049)
 
 
 def contributors(session: Session, shares: Sequence[dict[str, Any]]) -> list[Contributor]:
     holders = _holders(session, [str(entry["account"]) for entry in shares])
     return [
-        Contributor(*holders.get(str(entry["account"]), (str(entry["account"]), None)), float(entry["share"]))
+        Contributor(
+            *holders.get(str(entry["account"]), (str(entry["account"]), None)),
+            float(entry["share"]),
+            entry.get("tokens"),
+        )
         for entry in shares
     ]
 

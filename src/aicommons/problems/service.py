@@ -506,12 +506,12 @@ def _dividend_weights(session: Session, winners: list[dict[str, Any]]) -> dict[s
 
 
 def _split(total: int, weights: Sequence[int]) -> list[int]:
-    """`total` tokens in whole shares by weight; the remainder goes to the first."""
+    """`total` tokens in whole shares by weight, by largest remainders (`tokens.split`; of equal remainders,
+    the first in order)."""
     if not weights:
         return []
-    shares = [total * weight // sum(weights) for weight in weights]
-    shares[0] += total - sum(shares)
-    return shares
+    shares = tokens.split(total, {index: float(weight) for index, weight in enumerate(weights)})
+    return [shares[index] for index in range(len(weights))]
 
 
 def _team_accounts(session: Session, team_id: int, amount: int) -> dict[str, int]:

@@ -5,7 +5,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,12 +16,7 @@ import httpx
 
 from aicommons.sdk.client import JSON, Client, RemoteError
 from aicommons.sdk.federation import Models, Run, Runs
-
-Progress = Callable[[int, int | None], None]
-"""Called as a transfer goes, with the bytes done so far and the total (None when unknown)."""
-
-CONTENT_TYPES = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet"}
-CHUNK = 1 << 20
+from aicommons.sdk.files import CHUNK, CONTENT_TYPES, Progress, chunks, readable
 
 
 @dataclass(frozen=True)
@@ -141,7 +136,7 @@ class Datasets:
 
         `metadata` is any of summary, sdgs, sectors, keywords, price, license_days,
         decision_days, request_fields, datasheet, community and slug."""
-        source = _readable(path)
+        source = readable(path)
         created = self.client._call(
             "POST", "/datasets", json={"title": title, "license": license, "policy": policy, **metadata}
         )
@@ -158,9 +153,9 @@ class Datasets:
 
     def upload(self, ref: str, path: str | Path, *, progress: Progress | None = None) -> JSON:
         """Upload a CSV or Parquet file as a new version (the same bytes again make none); return it."""
-        source = _readable(path)
+        source = readable(path)
         headers = {"Content-Type": CONTENT_TYPES[source.suffix.lower()]}
-        content = _chunks(source, progress)
+        content = chunks(source, progress)
         result: JSON = self.client._call(
             "POST", f"/datasets/{ref}/versions", content=content, headers=headers
         )
@@ -177,7 +172,7 @@ class Datasets:
         """Register a dataset from its Croissant (JSON-LD) description, then upload its data file.
 
         `choices` is what a Croissant document does not say: policy, price and community."""
-        source = _readable(data_path)
+        source = readable(data_path)
         document = json.loads(Path(jsonld_path).read_text())
         params = {key: value for key, value in choices.items() if value is not None}
         created = self.client._call("POST", "/datasets/croissant", json=document, params=params)
@@ -349,7 +344,7 @@ class Problems:
             created = self.client._call(
                 "POST",
                 f"/problems/{ref}/submissions",
-                content=_chunks(source, progress),
+                content=chunks(source, progress),
                 headers={"Content-Type": "text/csv"},
                 params={"datasets": list(datasets), "note": note},
             )
@@ -440,16 +435,6 @@ def _default_cache() -> Path:
     return Path(base) / "aicommons" / "datasets"
 
 
-def _readable(path: str | Path) -> Path:
-    """The file to upload, checked before anything is sent."""
-    source = Path(path)
-    if source.suffix.lower() not in CONTENT_TYPES:
-        raise ValueError(f"{source.name}: upload a .csv or .parquet file")
-    if not source.is_file():
-        raise FileNotFoundError(f"no such file: {source}")
-    return source
-
-
 @contextmanager
 def _predictions_file(predictions: Any) -> Iterator[Path]:
     """A .csv file of the predictions: the one given, or a DataFrame written to a temporary file."""
@@ -465,17 +450,6 @@ def _predictions_file(predictions: Any) -> Iterator[Path]:
     if not source.is_file():
         raise FileNotFoundError(f"no such file: {source}")
     yield source
-
-
-def _chunks(source: Path, progress: Progress | None) -> Iterator[bytes]:
-    """The file's bytes a chunk at a time, reporting progress, so it is never whole in memory."""
-    total, done = source.stat().st_size, 0
-    with source.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            done += len(chunk)
-            yield chunk
-            if progress:
-                progress(done, total)
 
 
 def _target(path: Path, response: httpx.Response, ref: str) -> Path:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from aicommons.sdk.client import JSON, Client
+from aicommons.sdk.files import CONTENT_TYPES, Progress, chunks, readable
 
 
 @dataclass
@@ -50,9 +51,21 @@ class Runs:
         return found
 
     def register_node(self, **form: Any) -> JSON:
-        """Register a node of a federated dataset you own (`name`, `dataset`, `public_key` and `rows`, or
-        `data_path`, and its policy); registering the same deployed node again returns it."""
+        """Register a node of a federated dataset you own (`name`, `dataset`, its policy, and for a deployed
+        node `public_key` and `rows`); registering the same deployed node again returns it. A simulated
+        node trains once you upload its rows (`upload_rows`)."""
         node: JSON = self.client._call("POST", "/nodes", json=form)
+        return node
+
+    def upload_rows(self, node_id: int, path: str | Path, *, progress: Progress | None = None) -> JSON:
+        """Upload a simulated node's rows, a .csv or .parquet file with the dataset's published columns
+        (again: they replace the earlier ones); the node. Rows that already back another node are refused
+        with `node_rows_taken`."""
+        source = readable(path)
+        headers = {"Content-Type": CONTENT_TYPES[source.suffix.lower()]}
+        node: JSON = self.client._call(
+            "PUT", f"/nodes/{node_id}/rows", content=chunks(source, progress), headers=headers
+        )
         return node
 
     def superlink(self) -> str | None:
