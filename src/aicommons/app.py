@@ -26,7 +26,7 @@ from aicommons.core.problems import install_problem_handlers
 from aicommons.core.ratelimit import RateHit  # noqa: F401 (its table, used by several domains)
 from aicommons.core.sdg import goals
 from aicommons.core.security import ensure_signing_key
-from aicommons.core.web import Pages
+from aicommons.core.web import Pages, RequestTransactions
 from aicommons.datasets import api as datasets_api
 from aicommons.datasets import service as datasets
 from aicommons.datasets import views as datasets_views
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.log = log
     app.state.pages = Pages(_templates(settings))
     install_problem_handlers(app, upload_limit=settings.max_upload_bytes)
+    app.add_middleware(RequestTransactions)  # each request's transaction ends by its answer's status
     app.add_exception_handler(LoginRequired, to_login)
     for router in (
         ledger_api.tlog,

@@ -192,15 +192,34 @@ class DriverStatement:
         return prepared
 
 
+DOOMED = "aicommons.doomed"  # the key in Session.info of a refused unit of work
+
+
+def doom(session: Session) -> None:
+    """Refuse the session's unit of work: what it did is rolled back at once (so that a page shown after a
+    refusal reads the world as it was), and it ends with a rollback, whatever is written after."""
+    session.info[DOOMED] = True
+    session.rollback()
+
+
+def end_unit_of_work(session: Session, *, failed: bool = False) -> None:
+    """Commit the session's transaction, or roll it back when it failed or was doomed; then close it."""
+    try:
+        if failed or session.info.get(DOOMED):
+            session.rollback()
+        else:
+            session.commit()
+    finally:
+        session.close()  # after a failed commit, this rolls back
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit when the block ends cleanly, roll everything back otherwise."""
+    """One transaction: commit when the block ends cleanly, roll everything back otherwise or when doomed."""
     session = factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        end_unit_of_work(session, failed=True)
         raise
-    finally:
-        session.close()
+    end_unit_of_work(session)

@@ -1,18 +1,21 @@
 """Request plumbing shared by every domain: the unit of work, CSRF, form parsing and page rendering."""
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aicommons.core.config import Settings
-from aicommons.core.db import unit_of_work
+from aicommons.core.db import end_unit_of_work
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.security import same_secret
 
@@ -20,13 +23,68 @@ CSRF_COOKIE = "aic_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNIT_OF_WORK = "aicommons.unit_of_work"  # the key in the ASGI scope of the request's RequestWork
 M = TypeVar("M", bound=BaseModel)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """The request's one transaction; it commits before the response is sent."""
-    with unit_of_work(request.app.state.session_factory) as session:
-        yield session
+@dataclass
+class RequestWork:
+    """A request's unit of work: its session, once something asks for it, and whether the route raised."""
+
+    session: Session | None = None
+    raised: bool = False
+
+    async def end(self, *, failed: bool) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            # Not in turn with the routes for the thread pool (as FastAPI ends its dependencies): routes
+            # waiting there for a connection, or for SQLite's write lock, may wait for this very end.
+            ending = partial(end_unit_of_work, session, failed=failed or self.raised)
+            await anyio.to_thread.run_sync(ending, limiter=anyio.CapacityLimiter(1))
+
+
+class RequestTransactions:
+    """Ends each request's unit of work once its answer's status is known, before the answer leaves.
+
+    A status from 400 up rolls back, however the answer was built (a form sent back, an error page, a
+    problem document, a JSONResponse of the view's own); so do an exception through the route, even one
+    answered with a redirect, and a doomed session (a refused form, `web.navigation.refusal`). Anything
+    else commits. A refused request changes nothing without a view having to remember it
+    (docs/decisions/0048-refused-requests-roll-back.md)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        work = scope[UNIT_OF_WORK] = RequestWork()
+
+        async def send_once_ended(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await work.end(failed=message["status"] >= 400)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_once_ended)
+        finally:
+            with anyio.CancelScope(shield=True):  # even a cancelled request gives its connection back
+                await work.end(failed=True)  # still open here: nothing was answered
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """The request's one transaction, which RequestTransactions commits or rolls back.
+
+    Async, so that it costs no trip to the thread pool: opening a session does no I/O."""
+    work: RequestWork = request.scope[UNIT_OF_WORK]
+    if work.session is None:
+        work.session = request.app.state.session_factory()
+    try:
+        yield work.session
+    except BaseException:
+        work.raised = True
+        raise
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from aicommons.core.db import doom
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.web import form_errors
 
@@ -54,8 +55,9 @@ PATTERN_HINTS = {
 
 
 def refusal(session: Session, error: ValidationError | CommonsError, fields: dict[ErrorCode, str]) -> Refusal:
-    """A form sent back: nothing it did is kept, and each message goes next to its field."""
-    session.rollback()
+    """A form sent back: nothing it did is kept (its unit of work is doomed, whatever status the page is
+    answered with), and each message goes next to its field."""
+    doom(session)
     if isinstance(error, CommonsError):
         return Refusal({fields.get(error.code, "form"): error.detail}, error.code.status)
     return Refusal({field: _readable(field, message) for field, message in form_errors(error).items()}, 422)
