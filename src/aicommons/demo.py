@@ -287,6 +287,10 @@ REWARDS = {
     tokens.INTERVAL_AMOUNT: 20,
 }
 WELCOME_TOKENS = 100
+# The demo's people have been members for a season: their accounts are established, so their flags and
+# memberships weigh (decision 0046).
+MEMBERS_SINCE = timedelta(days=120)
+REGISTERED_MEMBERS = ("elena", "sara", "ana")  # invited by the office's steward; ines asks to join
 GIFTS = (
     ("kofi", "diego", 15, "Thanks for the crop photos"),
     ("mei", "pita", 30, "For the sensor data"),
@@ -316,8 +320,7 @@ def seed(
     _welcome(session, people)
     progress(f"{len(people)} members")
     created = [_add_community(session, dict(spec), people) for spec in COMMUNITIES]
-    registered = communities.register(session=session, registrar=people["amina"], form=REGISTERED)
-    communities.join(session=session, community=registered, member=people["ines"])
+    registered = _register(session, people)
     progress(f"{len(created) + 1} communities")
     for community in [*created, registered]:
         communities.request_stats_refresh(session=session, actor=people["amina"], community=community)
@@ -343,7 +346,7 @@ def seed(
 
 
 def _welcome(session: Session, people: dict[str, Member]) -> None:
-    """Every demo member starts with a few tokens, minted on the log."""
+    """Every demo member starts with a few tokens, minted on the log once per member (the key names them)."""
     for member in people.values():
         target = tokens.member_account(member.id)
         tokens.mint(
@@ -367,8 +370,20 @@ def _add_member(session: Session, person: DemoMember, password_hash: str) -> Mem
         display_name=person.name,
     )
     member = members.sign_up(session=session, form=form, role=person.role, password_hash=password_hash)
+    member.created_at = utcnow() - MEMBERS_SINCE
     changes = ProfileUpdate(bio=person.bio, sectors=list(person.sectors), languages=list(person.languages))
     return members.update_profile(session=session, member=member, changes=changes)
+
+
+def _register(session: Session, people: dict[str, Member]) -> Community:
+    """The registered office: its steward invites three colleagues, whose joining makes the registration
+    reward due; one more request waits for approval."""
+    registered = communities.register(session=session, registrar=people["amina"], form=REGISTERED)
+    for handle in REGISTERED_MEMBERS:
+        communities.invite(session=session, actor=people["grace"], community=registered, handle=handle)
+        communities.join(session=session, community=registered, member=people[handle])
+    communities.join(session=session, community=registered, member=people["ines"])
+    return registered
 
 
 def _add_community(session: Session, spec: dict[str, Any], people: dict[str, Member]) -> Community:

@@ -4,6 +4,7 @@ a policy community, with its responder named."""
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from aicommons.concerns import service
 from aicommons.concerns.models import Concern
 from aicommons.concerns.people import Person
 from aicommons.concerns.schemas import ConcernCreate, Escalation, ResponderCreate, StatusChangeCreate
+from aicommons.core.db import utcnow
 from aicommons.core.security import hash_password
 from aicommons.ledger.models import LogRecord
 from aicommons.members import service as members
@@ -45,6 +47,14 @@ def add_member(session: Session, handle: str, role: GlobalRole = GlobalRole.MEMB
         handle=handle, email=f"{handle}@example.org", password=PASSWORD, display_name=handle.title()
     )
     return members.sign_up(session=session, form=form, role=role, password_hash=_HASH)
+
+
+def established(session: Session, handle: str, role: GlobalRole = GlobalRole.MEMBER) -> Member:
+    """A member whose account is a month old: their flags count toward hiding a concern."""
+    member = add_member(session, handle, role)
+    member.created_at = utcnow() - timedelta(days=30)
+    session.flush()
+    return member
 
 
 def policy_community(session: Session, steward: Member, slug: str, **changes: Any) -> Any:
@@ -78,7 +88,8 @@ def events(factory: sessionmaker[Session], prefix: str = "concerns:") -> list[di
 @dataclass(frozen=True)
 class Scene:
     """A concern raised by rita (signed in), triaged and escalated to stella's policy forum, rory named to
-    respond for the organisation; oscar stewards another policy forum, mel is a plain member."""
+    respond for the organisation; oscar stewards another policy forum, mel is a plain member. Everyone has
+    been a member for a month."""
 
     concern_id: int
     token: str
@@ -100,7 +111,7 @@ ROLES = {
 @pytest.fixture
 def scene(factory: sessionmaker[Session]) -> Scene:
     with factory.begin() as db:
-        people = {handle: add_member(db, handle, role) for handle, role in ROLES.items()}
+        people = {handle: established(db, handle, role) for handle, role in ROLES.items()}
         policy_community(db, people["stella"], "policy-forum")
         policy_community(db, people["oscar"], "other-forum")
         received = raise_one(db, Person(member=people["rita"], address="198.51.100.7"))

@@ -1,5 +1,6 @@
 """Concerns through the JSON API: raising one with or without an account, tracking it, bad input, every role
-against every action, redaction, a private policy community, the AIID export and flags from many addresses."""
+against every action, redaction, a private policy community, the AIID export and flags from members and
+addresses."""
 
 from typing import Any
 
@@ -292,12 +293,23 @@ def from_address(app, address: str) -> TestClient:
     return TestClient(app, client=(address, 50000))
 
 
-def test_flags_from_three_addresses_hide_a_concern_until_a_moderator_restores_it(
+def test_flags_from_addresses_wait_for_the_moderators_and_hide_nothing(app, client, scene, headers_of):
+    path = f"{BASE}/{scene.other_id}"
+    answers = [
+        from_address(app, f"198.51.100.{n}").post(f"{path}/flags", json={"reason": "spam"}) for n in (1, 2, 3)
+    ]
+    assert [(answer.status_code, answer.json()["hidden"]) for answer in answers] == [(201, False)] * 3
+    queue = client.get(f"{BASE}/moderation", headers=headers_of("mona")).json()["items"]
+    assert [(item["id"], item["hidden"]) for item in queue] == [(scene.other_id, False)]
+
+
+def test_flags_from_three_members_hide_a_concern_until_a_moderator_restores_it(
     app, client, scene, headers_of
 ):
     path = f"{BASE}/{scene.other_id}"
     answers = [
-        from_address(app, f"198.51.100.{n}").post(f"{path}/flags", json={"reason": "spam"}) for n in (1, 2, 3)
+        client.post(f"{path}/flags", json={"reason": "spam"}, headers=headers_of(handle))
+        for handle in ("mel", "oscar", "stella")
     ]
     assert [answer.status_code for answer in answers] == [201, 201, 201]
     assert [answer.json()["hidden"] for answer in answers] == [False, False, True]

@@ -1,5 +1,6 @@
 """The demo commons' concerns: one in every status, escalations to the AI Policy Forum and the AIID, a merged
-duplicate, a response, and one hidden by flags in the moderation queue.
+duplicate, a response, and one hidden by flags in the moderation queue; and, on the same seed, the
+community rewards the demo makes due.
 
 Seeding the demo takes seconds, so one test checks several things of one seed."""
 
@@ -8,6 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from aicommons.communities.models import Community, CommunityReward
 from aicommons.concerns import demo
 from aicommons.concerns.models import Concern
 from aicommons.core.blobs import BlobStore
@@ -59,3 +61,21 @@ def test_the_demo_has_a_concern_in_every_status_and_one_waiting_for_the_moderato
     shown = client.get(f"/api/v1/concerns/{kept['id']}").json()
     assert shown["corroborations"] == 4 and shown["responses"][0]["organisation"] == "RouteWise Logistics"
     assert client.get("/concerns").status_code == 200
+    community_rewards_are_paid_where_due(factory)
+
+
+def community_rewards_are_paid_where_due(factory) -> None:
+    """Communities with three established members besides their founders paid their reward; the three
+    with two members still owe it (decision 0046)."""
+    with factory() as session:
+        rows = session.execute(
+            select(Community.slug, CommunityReward.event, Member.handle, CommunityReward.amount)
+            .join(Member, Member.id == CommunityReward.member_id)
+            .join(Community, Community.id == CommunityReward.community_id)
+        ).all()
+    waiting = sorted(slug for slug, _, _, amount in rows if amount == 0)
+    assert waiting == ["drivers-safety-watch", "ocean-plastics-strategy", "sdg-strategy-council"]
+    created = {handle: amount for _, event, handle, amount in rows if event.endswith("create") and amount}
+    assert created == dict.fromkeys(["amina", "mei", "nadia", "kofi", "raj", "lucia", "sara", "yuki"], 50)
+    registered = sorted((handle, amount) for _, event, handle, amount in rows if event.endswith("register"))
+    assert registered == [("amina", 25), ("grace", 25)]

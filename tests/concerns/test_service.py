@@ -16,7 +16,7 @@ from aicommons.core.pagination import PageRequest
 from aicommons.ledger.models import LogRecord
 from aicommons.members.models import GlobalRole
 from aicommons.members.notifications import Notification
-from tests.concerns.conftest import add_member, anonymous, policy_community, raise_one
+from tests.concerns.conftest import add_member, anonymous, established, policy_community, raise_one
 
 ALLOWED = {
     Status.RECEIVED: {Status.TRIAGED, Status.CLOSED},
@@ -149,16 +149,20 @@ def test_a_refused_merge_changes_nothing(session, moderator, into, code):
     assert records(session, "concerns:concern:merge") == []
 
 
+def members_of(session, *handles: str) -> list[Person]:
+    """Established members (a month old), as flaggers."""
+    return [Person(member=established(session, handle), address=handle) for handle in handles]
+
+
 def test_three_distinct_flaggers_hide_a_concern_and_tell_the_moderators(session, moderator):
     concern = raise_one(session).concern
+    ana, ben, cyd = members_of(session, "ana", "ben", "cyd")
     for _ in range(3):
-        service.flag(session=session, concern=concern, person=anonymous("7"), reason=FlagReason.SPAM)
+        service.flag(session=session, concern=concern, person=ana, reason=FlagReason.SPAM)
     assert (concern.flag_count, concern.hidden) == (1, False)
-    service.flag(session=session, concern=concern, person=anonymous("8"), reason=FlagReason.OFF_TOPIC)
+    service.flag(session=session, concern=concern, person=ben, reason=FlagReason.OFF_TOPIC)
     assert not concern.hidden
-    flagged = service.flag(
-        session=session, concern=concern, person=anonymous("9"), reason=FlagReason.PERSONAL_DATA
-    )
+    flagged = service.flag(session=session, concern=concern, person=cyd, reason=FlagReason.PERSONAL_DATA)
     assert flagged.new and concern.hidden and concern.flag_count == service.HIDE_AT
     [hidden] = records(session, "concerns:concern:hide")
     assert hidden["actor"] is None and hidden["data"] == {"automatic": True, "flags": 3}
@@ -170,14 +174,14 @@ def test_three_distinct_flaggers_hide_a_concern_and_tell_the_moderators(session,
 
 def test_restoring_settles_the_flags_so_the_same_flaggers_cannot_hide_it_again(session, moderator):
     concern = raise_one(session).concern
-    for address in "123":
-        service.flag(session=session, concern=concern, person=anonymous(address), reason=FlagReason.SPAM)
+    flaggers = members_of(session, "ana", "ben", "cyd")
+    for person in flaggers:
+        service.flag(session=session, concern=concern, person=person, reason=FlagReason.SPAM)
+    assert concern.hidden
     service.restore(session=session, actor=moderator, concern=concern)
     assert (concern.hidden, concern.flag_count) == (False, 0)
-    for address in "123":
-        assert not service.flag(
-            session=session, concern=concern, person=anonymous(address), reason=FlagReason.SPAM
-        ).new
+    for person in flaggers:
+        assert not service.flag(session=session, concern=concern, person=person, reason=FlagReason.SPAM).new
     assert not concern.hidden and service.flag_tally(session=session, concerns=[concern]) == {}
     [restored] = records(session, "concerns:concern:restore")
     assert restored["actor"] == f"member:{moderator.id}"

@@ -179,10 +179,14 @@ def test_the_organisation_responds_from_the_page(browser, scene):
     assert "<em>paused</em>" in browser().get(f"/concerns/{scene.concern_id}").text
 
 
-def test_the_moderation_queue_is_for_moderators_with_the_flags_and_the_triage_queue(browser, scene, app):
-    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
-        TestClient(app, client=(address, 1)).post(
-            f"/api/v1/concerns/{scene.other_id}/flags", json={"reason": "spam"}
+def test_the_moderation_queue_is_for_moderators_with_the_flags_and_the_triage_queue(
+    browser, scene, app, token_for
+):
+    for handle in ("mel", "oscar", "stella"):
+        TestClient(app).post(
+            f"/api/v1/concerns/{scene.other_id}/flags",
+            json={"reason": "spam"},
+            headers=token_for(scene.people[handle]),
         )
     assert (
         browser().get("/concerns/moderation", follow_redirects=False).headers["location"].startswith("/login")

@@ -1,18 +1,20 @@
 """Concerns in a real browser: a nurse raises one without an account (hostile Markdown in it runs nothing),
 someone else has seen it too, a moderator triages and escalates it, the nurse follows every step on the
-private tracking page, and flags from three people hide it until the moderator restores it."""
+private tracking page, and flags from three established members hide it until the moderator restores it."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
-from aicommons.core.db import make_engine, make_session_factory
+from aicommons.core.db import make_engine, make_session_factory, utcnow
 from aicommons.core.security import hash_password
 from aicommons.members import service as members
-from aicommons.members.models import GlobalRole
+from aicommons.members.models import GlobalRole, Member
 from aicommons.members.schemas import SignUp
 from tests.e2e.people import PASSWORD, sign_up
 
@@ -34,6 +36,15 @@ def make_moderator(tmp_path: Path, handle: str) -> None:
         members.sign_up(
             session=session, form=form, role=GlobalRole.MODERATOR, password_hash=hash_password(PASSWORD)
         )
+    engine.dispose()
+
+
+def age_accounts(tmp_path: Path, handles: tuple[str, ...]) -> None:
+    """Make the accounts a month old: only established members' flags hide a concern (decision 0046)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'commons.db'}")
+    with make_session_factory(engine).begin() as session:
+        earlier = utcnow() - timedelta(days=30)
+        session.execute(update(Member).where(Member.handle.in_(handles)).values(created_at=earlier))
     engine.dispose()
 
 
@@ -125,9 +136,11 @@ def test_a_nurse_raises_a_concern_and_follows_it_as_a_moderator_moves_it_on(new_
 def test_three_flags_hide_a_concern_until_a_moderator_restores_it(new_page, tmp_path, shots):
     make_moderator(tmp_path, "mona")
     raise_concern(new_page())
-    for handle in ("fay", "gus", "hal"):
-        flagger = new_page()
+    flaggers = {handle: new_page() for handle in ("fay", "gus", "hal")}
+    for handle, flagger in flaggers.items():
         sign_up(flagger, handle)
+    age_accounts(tmp_path, tuple(flaggers))
+    for flagger in flaggers.values():
         flagger.goto("/concerns/1")
         flagger.get_by_label("Flag it for the moderators").select_option(
             label="It shows someone's personal data"

@@ -414,7 +414,10 @@ def test_a_parameter_change_sets_the_reward_policy(session, world, start):
     proposal = passed(session, world, start, action={"kind": "parameter_change", "name": name, "value": 75})
     assert tokens.parameter(session, name) == 75
     assert proposal.outcome == {"parameter": name, "from": 0, "to": 75}
-    communities.create(session=session, creator=world["erin"], form=community_form("new-one"))
+    tokens.set_parameter(session, "members:established-age", 0)  # the world signed up a moment ago
+    new_one = communities.create(session=session, creator=world["erin"], form=community_form("new-one"))
+    for handle in ("bob", "carol", "dave"):  # the reward is paid once three members have joined
+        communities.join(session=session, community=new_one, member=world[handle])
     assert balance(session, tokens.member_account(world["erin"].id)) == 50 + 75
 
 

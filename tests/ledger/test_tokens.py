@@ -231,12 +231,15 @@ def _wait_until_a_backend_waits_for_a_lock(session) -> None:
 def test_creating_a_community_earns_the_policys_reward(client, factory, make_member, token_for):
     from tests.communities.conftest import community_form
 
-    creator = make_member("creator")
+    creator, joiner = make_member("creator"), make_member("joiner")
     with unit_of_work(factory) as session:
         tokens.set_parameter(session, "reward:communities:community:create", 40)
+        tokens.set_parameter(session, "communities:reward-members", 1)  # paid once one other member joins
+        tokens.set_parameter(session, "members:established-age", 0)
     client.post("/api/v1/communities", headers=token_for(creator), json=community_form("nurses"))
     refused = client.post("/api/v1/communities", headers=token_for(creator), json=community_form("nurses"))
     assert refused.status_code == 409
+    client.post("/api/v1/communities/nurses/members", headers=token_for(joiner))
     assert balances(factory)[tokens.member_account(creator.id)] == 40
 
 

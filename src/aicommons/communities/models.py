@@ -143,3 +143,23 @@ class CommunityStats(Base):
     )
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommunityReward(Base):
+    """The reward for creating or registering a community, owed to one member: paid once the community has
+    enough established members besides those it rewards, and the member is under the period's cap
+    (communities/rewards.py, decision 0046). `amount` is what was minted (0 while waiting)."""
+
+    __tablename__ = "community_reward"
+    __table_args__ = (
+        UniqueConstraint("community_id", "event", "member_id"),
+        Index("ix_community_reward_member", "member_id", "event", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from aicommons.communities import permissions
+from aicommons.communities import permissions, rewards
 from aicommons.communities.models import (
     Community,
     CommunitySdg,
@@ -25,7 +25,6 @@ from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest, paginate
 from aicommons.ledger import service as ledger
-from aicommons.ledger import tokens
 from aicommons.members import service as members
 from aicommons.members.models import GlobalRole, Member
 
@@ -33,15 +32,10 @@ STATS_JOB = "community:stats:refresh"
 
 
 def create(*, session: Session, creator: Member, form: CommunityCreate) -> Community:
-    """A new community with its creator as steward."""
+    """A new community with its creator as steward; the creation reward waits until members join."""
     community = _new_community(session, form, creator)
-    _record(session, "communities:community:create", creator, community, _public_facts(community))
-    tokens.reward(
-        session,
-        "communities:community:create",
-        subject=f"community:{community.id}",
-        contributors=[creator.id],
-    )
+    _record(session, rewards.CREATE, creator, community, _public_facts(community))
+    rewards.promise(session, community, rewards.CREATE, [creator.id])
     _add_membership(session, community, creator, Role.STEWARD)
     session.flush()
     return community
@@ -54,14 +48,8 @@ def register(*, session: Session, registrar: Member, form: CommunityRegister) ->
     community.registered = True
     community.channels = [channel.model_dump(mode="json") for channel in form.channels]
     facts = _public_facts(community) | {"steward": steward.id}
-    _record(session, "communities:community:register", registrar, community, facts)
-    contributors = {registrar.id, steward.id}
-    tokens.reward(
-        session,
-        "communities:community:register",
-        subject=f"community:{community.id}",
-        contributors=contributors,
-    )
+    _record(session, rewards.REGISTER, registrar, community, facts)
+    rewards.promise(session, community, rewards.REGISTER, [registrar.id, steward.id])
     _add_membership(session, community, steward, Role.STEWARD, actor=registrar)
     if steward.id != registrar.id:
         _add_membership(session, community, registrar, Role.ORGANIZER)
@@ -377,20 +365,26 @@ def _add_membership(
 ) -> Membership:
     membership = Membership(community_id=community.id, member=member, role=role, status=status)
     session.add(membership)
-    if status == MembershipStatus.ACTIVE:
-        _count_members(session, community, +1)
     facts = {"member": member.id, "role": str(role)}
     _record(session, MEMBERSHIP_EVENTS[status], actor or member, community, facts)
+    if status == MembershipStatus.ACTIVE:
+        _now_active(session, community)
     return membership
 
 
 def _activate(session: Session, membership: Membership, actor: Member | None = None) -> Membership:
     membership.status = MembershipStatus.ACTIVE
-    _count_members(session, membership.community, +1)
     facts = {"member": membership.member_id, "role": str(membership.role)}
     _record(session, "communities:member:join", actor or membership.member, membership.community, facts)
+    _now_active(session, membership.community)
     session.flush()
     return membership
+
+
+def _now_active(session: Session, community: Community) -> None:
+    """One more active member: count them, and pay the community's rewards that this makes due."""
+    _count_members(session, community, +1)
+    rewards.pay_due(session, community)
 
 
 def _remove(session: Session, community: Community, membership: Membership) -> None:

@@ -245,7 +245,15 @@ CONCERNS = (
     ),
 )
 MERGED_INTO = {7: 2}
-FLAGGED = {8: (FlagReason.PERSONAL_DATA, FlagReason.PERSONAL_DATA, FlagReason.OFF_TOPIC)}
+# Flags that hide count only from established members (decision 0046): the demo's people have been members
+# for a while.
+FLAGGED = {
+    8: (
+        ("hugo", FlagReason.PERSONAL_DATA),
+        ("fatima", FlagReason.PERSONAL_DATA),
+        ("sam", FlagReason.OFF_TOPIC),
+    )
+}
 
 
 def seed(session: Session, people: dict[str, Member]) -> None:
@@ -256,11 +264,10 @@ def seed(session: Session, people: dict[str, Member]) -> None:
         _follow(session, people, moderator, spec, concern)
     for duplicate, kept in MERGED_INTO.items():
         service.merge(session=session, actor=moderator, concern=made[duplicate], into=made[kept].id)
-    for number, reasons in FLAGGED.items():
-        for flagger, reason in enumerate(reasons):
-            service.flag(
-                session=session, concern=made[number], person=_stranger(f"flagger-{flagger}"), reason=reason
-            )
+    for number, flags in FLAGGED.items():
+        for handle, reason in flags:
+            flagger = Person(member=people[handle], address=_address(handle))
+            service.flag(session=session, concern=made[number], person=flagger, reason=reason)
 
 
 def _raise(session: Session, people: dict[str, Member], number: int, spec: DemoConcern) -> Concern:

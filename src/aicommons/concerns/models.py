@@ -130,6 +130,8 @@ class Flag(Base):
     flagger: Mapped[str] = mapped_column(String(80))
     reason: Mapped[FlagReason] = mapped_column(String(16))
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether it counts toward hiding the concern: an established member's or a moderator's (decision 0046).
+    counts: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

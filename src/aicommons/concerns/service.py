@@ -57,7 +57,8 @@ LIMITS = {  # per person (a member, or an address when nobody is signed in)
     "corroboration": Limit(30, timedelta(hours=1)),
     "flag": Limit(20, timedelta(hours=1)),
 }
-HIDE_AT = 3  # distinct flaggers whose flags no moderator has reviewed yet
+HIDE_AT = 3  # established members or moderators whose flags no moderator has reviewed yet
+MODERATING = (GlobalRole.MODERATOR, GlobalRole.ADMIN)
 TRACKING_PREFIX = "aict"
 
 
@@ -332,26 +333,37 @@ def corroborate(*, session: Session, concern: Concern, person: Person, sector: s
 
 
 def flag(*, session: Session, concern: Concern, person: Person, reason: FlagReason) -> Flagged:
-    """Flag a concern for the moderators; at HIDE_AT flaggers it hides itself until they look at it. A
+    """Flag a concern for the moderators; at HIDE_AT flags that count (established members' or
+    moderators', never an address's or a throwaway account's) it hides itself until they look at it. A
     second flag by the same person changes nothing."""
     existing = session.scalar(select(Flag).where(Flag.concern_id == concern.id, Flag.flagger == person.key))
     if existing is not None:
         return Flagged(existing, new=False)
     _limit(session, "flag", person)
-    flagged = Flag(concern_id=concern.id, flagger=person.key, reason=reason)
+    flagged = Flag(concern_id=concern.id, flagger=person.key, reason=reason, counts=_counts(session, person))
     if not _added(session, flagged):
         return flag(session=session, concern=concern, person=person, reason=reason)
-    if _bump(session, concern, Concern.flag_count) >= HIDE_AT and concern.hidden_at is None:
+    _bump(session, concern, Concern.flag_count)
+    if flagged.counts and concern.hidden_at is None and _counting_flags(session, concern) >= HIDE_AT:
         _hide_automatically(session, concern)
     return Flagged(flagged, new=True)
+
+
+def _counts(session: Session, person: Person) -> bool:
+    """Whether the person's flag counts toward hiding: a moderator's, or an established member's."""
+    member = person.member
+    return member is not None and (member.role in MODERATING or members.is_established(session, member))
+
+
+def _counting_flags(session: Session, concern: Concern) -> int:
+    unreviewed = (Flag.concern_id == concern.id, Flag.reviewed.is_(False), Flag.counts.is_(True))
+    return session.scalar(select(func.count()).where(*unreviewed)) or 0
 
 
 def _hide_automatically(session: Session, concern: Concern) -> None:
     concern.hidden_at = utcnow()
     _record(session, "concerns:concern:hide", None, concern, {"automatic": True, "flags": concern.flag_count})
-    moderators = session.scalars(
-        select(Member.id).where(Member.role.in_([GlobalRole.MODERATOR, GlobalRole.ADMIN]))
-    )
+    moderators = session.scalars(select(Member.id).where(Member.role.in_(MODERATING)))
     for member_id in moderators:
         notify(
             session,

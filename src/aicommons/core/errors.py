@@ -10,6 +10,7 @@ class ErrorCode(Enum):
     VALIDATION_FAILED = ("validation_failed", 422, "The request is not valid")
     NOT_AUTHENTICATED = ("not_authenticated", 401, "Authentication is required")
     INVALID_CREDENTIALS = ("invalid_credentials", 401, "Handle or password is wrong")
+    TOO_MANY_ATTEMPTS = ("too_many_attempts", 429, "Too many failed logins; wait and try again")
     INVALID_TOKEN = ("invalid_token", 401, "The API token is unknown, revoked or expired")
     FORBIDDEN = ("forbidden", 403, "You may not do this")
     CSRF_FAILED = ("csrf_failed", 403, "The form's CSRF token is missing or wrong")

@@ -28,11 +28,20 @@ def _wants_json(request: Request) -> bool:
 
 def problem_response(request: Request, error: CommonsError) -> Response:
     if _wants_json(request):
-        return JSONResponse(
+        response: Response = JSONResponse(
             error.problem(request.url.path), status_code=error.code.status, media_type=PROBLEM_JSON
         )
-    pages: Pages = request.app.state.pages
-    return pages.render(request, "error.html", {"error": error}, status_code=error.code.status)
+    else:
+        pages: Pages = request.app.state.pages
+        response = pages.render(request, "error.html", {"error": error}, status_code=error.code.status)
+    return with_retry_after(response, error)
+
+
+def with_retry_after(response: Response, error: CommonsError) -> Response:
+    """A refusal that says when to try again (rate_limited, too_many_attempts) says it in the header too."""
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 async def _commons_error(request: Request, exc: Exception) -> Response:

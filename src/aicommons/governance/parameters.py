@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from aicommons.communities import rewards as community_rewards
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.federation.service import DEFAULT_ROUND_REWARD, ROUND_REWARD
 from aicommons.ledger import tokens
+from aicommons.members import service as members
 from aicommons.problems import service as problems
 
 VOTING_DELAY = "governance:voting-delay"
@@ -27,7 +29,7 @@ class Governable:
 
     name: str
     label: str
-    unit: str  # tokens, percent, submissions, entries or minutes
+    unit: str  # tokens, percent, submissions, entries, members, rewards or minutes
     minimum: int
     maximum: int
     default: int
@@ -70,6 +72,30 @@ DECLARED = (
         DEFAULT_ROUND_REWARD,
     ),
     _reward(tokens.INTERVAL_AMOUNT, "Tokens minted to the treasury each interval", (0, 10_000), 0),
+    _group("Fair play", "members")(
+        community_rewards.REWARD_MEMBERS,
+        "Established members a community needs before its creation or registration reward",
+        (1, 1000),
+        community_rewards.DEFAULTS[community_rewards.REWARD_MEMBERS],
+    ),
+    _group("Fair play", "rewards")(
+        community_rewards.REWARDS_PER_PERIOD,
+        "Creation (and registration) rewards one member earns in a reward period",
+        (0, 100),
+        community_rewards.DEFAULTS[community_rewards.REWARDS_PER_PERIOD],
+    ),
+    _group("Fair play", "minutes")(
+        community_rewards.REWARD_PERIOD,
+        "Reward period of community rewards",
+        (60, 365 * DAY),
+        community_rewards.DEFAULTS[community_rewards.REWARD_PERIOD],
+    ),
+    _group("Fair play", "minutes")(
+        members.ESTABLISHED_AGE,
+        "Age of an account before its flags hide a concern and its memberships earn rewards",
+        (0, 90 * DAY),
+        members.DEFAULT_ESTABLISHED_AGE,
+    ),
     _group("Reward policy", "entries")(
         tokens.INTERVAL_ENTRIES, "Log entries in a reward interval (0: none)", (0, 10**6), 0
     ),

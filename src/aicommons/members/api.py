@@ -6,8 +6,8 @@ from aicommons.core import jobs
 from aicommons.core.pagination import Paging
 from aicommons.core.web import DbSession
 from aicommons.ledger import tokens
-from aicommons.members import notifications, service
-from aicommons.members.auth import CurrentMember
+from aicommons.members import logins, notifications, service
+from aicommons.members.auth import ClientAddress, CurrentMember, SessionFactory
 from aicommons.members.schemas import (
     AccountRead,
     MemberRead,
@@ -29,14 +29,20 @@ router = APIRouter(prefix="/api/v1", tags=["members"])
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
-def sign_up(form: SignUp, session: DbSession) -> MeRead:
-    return MeRead.model_validate(service.sign_up(session=session, form=form))
+def sign_up(form: SignUp, session: DbSession, address: ClientAddress) -> MeRead:
+    """Sign up; one address signs up only so many accounts an hour (`rate_limited`)."""
+    return MeRead.model_validate(service.sign_up(session=session, form=form, address=address))
 
 
 @router.post("/auth/tokens", status_code=status.HTTP_201_CREATED)
-def log_in_for_token(form: TokenLogin, session: DbSession) -> TokenCreated:
-    """Trade a handle and password for a new API token (what `aicommons login` does)."""
-    member = service.authenticate(session=session, handle=form.handle, password=form.password)
+def log_in_for_token(
+    form: TokenLogin, session: DbSession, factory: SessionFactory, address: ClientAddress
+) -> TokenCreated:
+    """Trade a handle and password for a new API token (what `aicommons login` does); failed logins lock
+    the account and the address out for growing times (`too_many_attempts`)."""
+    member = logins.log_in(
+        session=session, factory=factory, login=form.handle, password=form.password, address=address
+    )
     token, secret = service.create_token(session=session, member=member, form=TokenCreate(name=form.name))
     return TokenCreated.of(token, secret)
 

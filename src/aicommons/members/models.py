@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aicommons.core.db import Base, UTCDateTime, utcnow
@@ -65,3 +65,15 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     member: Mapped[Member] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins in a row of one account (`account:<id>`) or one client address (`address:<keyed hash>`),
+    and until when it is locked out. Written in transactions of their own (decision 0047)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

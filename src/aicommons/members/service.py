@@ -1,7 +1,7 @@
 """The rules of membership in the commons: accounts, profiles, roles, logins and API tokens."""
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -10,7 +10,8 @@ from aicommons.core import jobs
 from aicommons.core.db import utcnow
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import Page, PageRequest
-from aicommons.core.security import hash_password, new_secret, secret_hash, verify_password
+from aicommons.core.ratelimit import Limit, hit
+from aicommons.core.security import hash_password, new_secret, secret_hash
 from aicommons.ledger import service as ledger
 from aicommons.ledger import tokens
 from aicommons.ledger.models import AccountKind, Transfer
@@ -20,13 +21,24 @@ from aicommons.members.schemas import ProfileUpdate, SignUp, TokenCreate, Transf
 
 TOKEN_PREFIX = "aic"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+SIGN_UPS = Limit(10, timedelta(hours=1))  # accounts one client address makes (decision 0046)
+ESTABLISHED_AGE = "members:established-age"  # governable, in minutes
+DEFAULT_ESTABLISHED_AGE = 24 * 60
 
 
 def sign_up(
-    *, session: Session, form: SignUp, role: GlobalRole = GlobalRole.MEMBER, password_hash: str | None = None
+    *,
+    session: Session,
+    form: SignUp,
+    role: GlobalRole = GlobalRole.MEMBER,
+    password_hash: str | None = None,
+    address: str | None = None,
 ) -> Member:
     """A new member. `password_hash` spares the hashing when it was done once for many (the demo's members
-    share one published password)."""
+    share one published password). `address`, the keyed hash of the client's address, is given by the API
+    and the pages: one address makes at most SIGN_UPS accounts an hour (the operator's CLI gives none)."""
+    if address is not None:
+        hit(session, f"members:signup:address:{address}", SIGN_UPS)
     if session.scalar(select(Member.id).where(Member.handle == form.handle)):
         raise CommonsError(ErrorCode.HANDLE_TAKEN, f"the handle {form.handle!r} is taken")
     email = form.email.lower()
@@ -64,15 +76,15 @@ def job_for(*, session: Session, viewer: Member, job_id: int) -> jobs.Job:
     return job
 
 
-def authenticate(*, session: Session, handle: str, password: str) -> Member:
-    """The member with this handle (or email) and password; one clear error for both mistakes."""
-    login = handle.strip().lower()
-    member = session.scalar(
-        select(Member).where((Member.handle == login) | (func.lower(Member.email) == login))
-    )
-    if not verify_password(member.password_hash if member else None, password) or member is None:
-        raise CommonsError(ErrorCode.INVALID_CREDENTIALS)
-    return member
+def established_before(session: Session, now: datetime | None = None) -> datetime:
+    """Accounts made before this moment are established: their flags can hide a concern and their
+    memberships count toward a community's reward (a throwaway account made a moment ago does neither)."""
+    minutes = tokens.parameter(session, ESTABLISHED_AGE, DEFAULT_ESTABLISHED_AGE)
+    return (now or utcnow()) - timedelta(minutes=minutes)
+
+
+def is_established(session: Session, member: Member) -> bool:
+    return member.created_at <= established_before(session)
 
 
 def update_profile(*, session: Session, member: Member, changes: ProfileUpdate) -> Member:

@@ -12,6 +12,7 @@ from aicommons.core import jobs
 from aicommons.core.config import Settings
 from aicommons.core.errors import CommonsError, ErrorCode
 from aicommons.core.pagination import PageRequest, Paging
+from aicommons.core.problems import with_retry_after
 from aicommons.core.vocabulary import Sector
 from aicommons.core.web import (
     AppSettings,
@@ -25,8 +26,15 @@ from aicommons.core.web import (
 )
 from aicommons.ledger import tokens
 from aicommons.ledger.models import Transfer
-from aicommons.members import notifications, service
-from aicommons.members.auth import LOGIN_COOKIE, OptionalMember, PageMember, set_login_cookie
+from aicommons.members import logins, notifications, service
+from aicommons.members.auth import (
+    LOGIN_COOKIE,
+    ClientAddress,
+    OptionalMember,
+    PageMember,
+    SessionFactory,
+    set_login_cookie,
+)
 from aicommons.members.models import Member
 from aicommons.members.schemas import Login, ProfileUpdate, SignUp, TokenCreate, TransferCreate
 from aicommons.web.navigation import Refusal, local_path, refusal, see_other
@@ -60,14 +68,21 @@ def signup_page(request: Request, pages: PageRenderer, viewer: OptionalMember) -
 
 @router.post("/signup")
 def signup(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, settings: AppSettings
+    *,
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    settings: AppSettings,
+    address: ClientAddress,
 ) -> Response:
     try:
-        member = service.sign_up(session=session, form=parse_form(SignUp, data))
+        member = service.sign_up(session=session, form=parse_form(SignUp, data), address=address)
     except (ValidationError, CommonsError) as error:
         errors, status = refusal(session, error, FIELD_OF)
         context = {"viewer": None, "values": data, "errors": errors}
-        return pages.render(request, "members/signup.html", context, status_code=status)
+        page = pages.render(request, "members/signup.html", context, status_code=status)
+        return _retry_after(page, error)
     return _logged_in(session, member, settings, "/")
 
 
@@ -79,17 +94,31 @@ def login_page(request: Request, pages: PageRenderer, viewer: OptionalMember, ne
 
 @router.post("/login")
 def login(
-    request: Request, pages: PageRenderer, data: FormData, session: DbSession, settings: AppSettings
+    *,
+    request: Request,
+    pages: PageRenderer,
+    data: FormData,
+    session: DbSession,
+    settings: AppSettings,
+    factory: SessionFactory,
+    address: ClientAddress,
 ) -> Response:
     back_to = local_path(data.pop("next", None))
     try:
         form = parse_form(Login, data)
-        member = service.authenticate(session=session, handle=form.handle, password=form.password)
+        member = logins.log_in(
+            session=session, factory=factory, login=form.handle, password=form.password, address=address
+        )
     except (ValidationError, CommonsError) as error:
         errors, status = refusal(session, error, {})
         context = {"viewer": None, "values": data, "errors": errors, "next": back_to}
-        return pages.render(request, "members/login.html", context, status_code=status)
+        page = pages.render(request, "members/login.html", context, status_code=status)
+        return _retry_after(page, error)
     return _logged_in(session, member, settings, back_to)
+
+
+def _retry_after(page: Response, error: ValidationError | CommonsError) -> Response:
+    return with_retry_after(page, error) if isinstance(error, CommonsError) else page
 
 
 def _logged_in(session: Session, member: Member, settings: Settings, target: str) -> Response:
