@@ -67,15 +67,15 @@ class ErrorCode(Enum):
     )
     NODE_EXISTS = ("node_exists", 409, "The dataset already has a node of that name")
     NODE_NOT_FOUND = ("node_not_found", 404, "No such node")
-    NOT_FEDERABLE = ("not_federable", 409, "The problem cannot be trained on federatedly as it stands")
     NODE_ROWS_TAKEN = ("node_rows_taken", 409, "These rows already back another node")
+    NOT_FEDERABLE = ("not_federable", 409, "The problem cannot be trained on federatedly as it stands")
     NOT_ENOUGH_NODES = ("not_enough_nodes", 409, "Too few of the problem's nodes accept this run")
-    RUN_NOT_FOUND = ("run_not_found", 404, "No such training run")
     PRIVACY_BUDGET_EXCEEDED = (
         "privacy_budget_exceeded",
         409,
         "The run would spend more privacy on a chosen node than its policy allows",
     )
+    RUN_NOT_FOUND = ("run_not_found", 404, "No such training run")
     MODEL_NOT_FOUND = ("model_not_found", 404, "No such model")
     SUPERLINK_REFUSED = ("superlink_refused", 502, "The Flower SuperLink did not admit the node")
     RATE_LIMITED = ("rate_limited", 429, "Too many requests; wait a little and try again")
