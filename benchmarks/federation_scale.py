@@ -39,6 +39,7 @@ from aicommons.datasets.models import Policy
 from aicommons.datasets.schemas import ColumnRead, DatasetCreate, FederatedVersion
 from aicommons.datasets.service import Upload
 from aicommons.federation import learning
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation import service as federation
 from aicommons.federation.models import RunState
 from aicommons.federation.plans import NodeData, Plan
@@ -244,7 +245,7 @@ def _federated_problem(
         with store.scratch(".parquet") as path:
             shutil.copyfile(node.path, path)
             upload = Upload(path, "parquet", sha256_of(path), path.stat().st_size)
-            federation.register_with_rows(
+            federation_nodes.register_with_rows(
                 session=session, store=store, actor=owner, form=node_form, upload=upload
             )
     return owner.id, found.id

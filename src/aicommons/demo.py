@@ -26,6 +26,7 @@ from aicommons.datasets import service as datasets
 from aicommons.datasets.models import Dataset, Policy
 from aicommons.datasets.schemas import AccessRequestCreate, DatasetCreate, FederatedVersion
 from aicommons.events import demo as events_demo
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation import partitions
 from aicommons.federation import service as federation
 from aicommons.federation.schemas import NodeCreate, RunCreate
@@ -991,7 +992,7 @@ def _seed_federation(session: Session, people: dict[str, Member], store: BlobSto
     for (name, handle), rows in zip(CLINICS, parts, strict=True):
         form = NodeCreate(name=name, dataset="diabetes-progression")
         with datasets.csv_upload(store, training.iloc[rows].drop(columns=["patient"])) as upload:
-            federation.register_with_rows(
+            federation_nodes.register_with_rows(
                 session=session, store=store, actor=people[handle], form=form, upload=upload
             )
     problem = problems.get(session=session, ref=FEDERATED_PROBLEM, viewer=None)

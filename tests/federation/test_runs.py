@@ -12,6 +12,7 @@ from aicommons.app import job_handlers
 from aicommons.core.blobs import BlobStore
 from aicommons.core.jobs import Worker
 from aicommons.federation import flower, learning, service
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation.models import Node
 from aicommons.ledger import tokens
 from aicommons.ledger.models import LogRecord
@@ -89,7 +90,7 @@ def test_a_node_sends_only_its_weights_its_row_count_and_its_id(
         run = service.get_run(session=db, run_id=started["id"])
         problem = db.get(Problem, run.problem_id)
         evaluation = service.evaluation(store, problem, run)
-        nodes = service.node_data(store, run, list(db.scalars(select(Node))))
+        nodes = federation_nodes.node_data(store, run, list(db.scalars(select(Node))))
         run_settings = service.settings_of(run)
     outbox = tmp_path / "outbox"
     flower.simulate(evaluation, run_settings, nodes, lambda report: None, outbox=str(outbox))

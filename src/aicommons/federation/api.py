@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from aicommons.core import jobs
 from aicommons.core.web import AppSettings, DbSession
 from aicommons.datasets import uploads
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation import service
 from aicommons.federation.models import TrainedModel, TrainingRun
 from aicommons.federation.schemas import (
@@ -53,9 +54,11 @@ def register_node(
     authenticates SuperNodes, the node's key is admitted there too."""
     certificates = settings.superlink_certificates
     superlink = (
-        service.SuperLink(settings.superlink, certificates) if settings.superlink and certificates else None
+        federation_nodes.SuperLink(settings.superlink, certificates)
+        if settings.superlink and certificates
+        else None
     )
-    node = service.register_node(session=session, actor=actor, form=form, superlink=superlink)
+    node = federation_nodes.register_node(session=session, actor=actor, form=form, superlink=superlink)
     return NodeRead.model_validate(node)
 
 
@@ -73,11 +76,11 @@ async def upload_rows(  # noqa: PLR0917 (FastAPI passes what the route declares)
     streamed to disk and checked against the dataset's published schema; uploading again replaces them.
     Rows that already back another node are refused (`node_rows_taken`)."""
     chosen = uploads.format_of(request.headers.get("content-type", ""), file_format)
-    node = await run_in_threadpool(service.get_node, session=session, node_id=node_id)
+    node = await run_in_threadpool(federation_nodes.get_node, session=session, node_id=node_id)
     with store.scratch() as path:
         upload = await uploads.receive(request, path, chosen, limit=settings.max_upload_bytes)
         stored = await run_in_threadpool(
-            service.store_rows, session=session, store=store, actor=actor, node=node, upload=upload
+            federation_nodes.store_rows, session=session, store=store, actor=actor, node=node, upload=upload
         )
     return NodeRead.model_validate(stored)
 
@@ -85,7 +88,7 @@ async def upload_rows(  # noqa: PLR0917 (FastAPI passes what the route declares)
 @router.get("/problems/{ref}/nodes")
 def problem_nodes(problem: ProblemByRef, session: DbSession) -> list[NodeRead]:
     """The nodes that can train for a problem: those of the federated datasets it names."""
-    return [NodeRead.model_validate(node) for node in service.nodes_for(session, problem)]
+    return [NodeRead.model_validate(node) for node in federation_nodes.nodes_for(session, problem)]
 
 
 @router.post("/problems/{ref}/runs", status_code=status.HTTP_202_ACCEPTED)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from aicommons.core.blobs import BlobStore
 from aicommons.core.jobs import Handler, JobContext
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation import plans, service
 from aicommons.federation.models import Node, TrainingRun
 from aicommons.federation.plans import Evaluation, NodeData, RoundReport, RunSettings, Weights
@@ -52,7 +53,7 @@ def training_job(engines: Engines) -> Handler:
             problem = session.get(Problem, found.problem_id)
             assert problem is not None
             evaluation = service.evaluation(store, problem, found)
-            nodes = service.node_data(store, found, list(session.scalars(_nodes(found))))
+            nodes = federation_nodes.node_data(store, found, list(session.scalars(_nodes(found))))
             settings, rounds = service.settings_of(found), found.rounds
             service.begin(session=session, run=found)
 

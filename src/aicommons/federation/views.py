@@ -30,6 +30,7 @@ from aicommons.core.web import (
 from aicommons.datasets import uploads
 from aicommons.datasets.licenses import SPDX_LICENSES
 from aicommons.datasets.models import Dataset, DatasetVersion
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation import service
 from aicommons.federation.api import ModelBySlug, RunById
 from aicommons.federation.learning import Family
@@ -127,7 +128,7 @@ def start_run(  # noqa: PLR0917 (FastAPI passes what the route declares)
 def _federated(
     session: Session, viewer: Member | None, problem: Problem, paging: PageRequest, **context: Any
 ) -> dict[str, Any]:
-    nodes = service.nodes_for(session, problem)
+    nodes = federation_nodes.nodes_for(session, problem)
     metric = Metric(problem.metric)
     runs = service.runs_of(session=session, problem=problem)
     return {
@@ -244,7 +245,9 @@ def add_node(  # noqa: PLR0917 (FastAPI passes what the route declares)
         form = parse_form(NodeCreate, data)
         with store.scratch() as path:
             upload = uploads.from_form(file, path, limit=settings.max_upload_bytes, formats=ROW_FORMATS)
-            service.register_with_rows(session=session, store=store, actor=viewer, form=form, upload=upload)
+            federation_nodes.register_with_rows(
+                session=session, store=store, actor=viewer, form=form, upload=upload
+            )
     except (ValidationError, CommonsError) as error:
         errors, status = refusal(
             session, error, {ErrorCode.NODE_ROWS_TAKEN: "file", ErrorCode.BAD_DATA: "file"}
@@ -255,12 +258,12 @@ def add_node(  # noqa: PLR0917 (FastAPI passes what the route declares)
 
 
 def _nodes_page(session: Session, viewer: Member, **form: Any) -> dict[str, Any]:
-    nodes = service.nodes_of(session=session, member=viewer)
-    datasets = service.node_datasets(session=session, member=viewer)
+    nodes = federation_nodes.nodes_of(session=session, member=viewer)
+    datasets = federation_nodes.node_datasets(session=session, member=viewer)
     return {
         "viewer": viewer,
         "nodes": nodes,
-        "rounds": service.rounds_of(session=session, nodes=nodes),
+        "rounds": federation_nodes.rounds_of(session=session, nodes=nodes),
         "dataset_options": [(dataset.slug, dataset.title) for dataset in datasets],
         "errors": form.get("errors", {}),
         "values": form.get("values") or NODE_DEFAULTS,
