@@ -68,8 +68,9 @@ def test_a_parameter_change_is_proposed_voted_and_executed(new_page, server, tmp
         tmp_path,
         **{parameters.VOTING_DELAY: 0, parameters.TIMELOCK: 0, parameters.PROPOSAL_THRESHOLD: 0},
     )
-    alice = new_page()
+    alice, bob = new_page(), new_page()
     sign_up(alice, "alice")
+    sign_up(bob, "bob")  # before the voting opens: accounts made later do not vote (decision 0044)
     propose_the_reward_change(alice)
     reload_until(alice, "Active")
     expect(alice.locator("#my-power")).to_have_text("1")
@@ -78,8 +79,6 @@ def test_a_parameter_change_is_proposed_voted_and_executed(new_page, server, tmp
     expect(alice.get_by_text("Your vote is counted")).to_be_visible()
     expect(alice.locator("#voters")).to_have_text("1")
 
-    bob = new_page()
-    sign_up(bob, "bob")
     bob.goto(alice.url)
     bob.get_by_label("Against", exact=True).check()
     bob.get_by_role("button", name="Vote").click()
@@ -89,6 +88,12 @@ def test_a_parameter_change_is_proposed_voted_and_executed(new_page, server, tmp
     expect(bob.locator("#my-votes li")).to_have_count(2)
     expect(bob.locator("#my-votes li").first).to_contain_text("counts")
     expect(bob.locator("#my-votes li").last).to_contain_text("changed since")
+
+    late = new_page()
+    sign_up(late, "carol")  # after the voting opened: she sees why she has no vote, and no ballot
+    late.goto(alice.url)
+    expect(late.get_by_text("only those who were members of the commons")).to_be_visible()
+    expect(late.get_by_label("Against", exact=True)).to_have_count(0)
 
     expect(alice.locator("#voters")).to_have_text("2", timeout=12_000)  # the tally polls itself
     expect(alice.get_by_role("img", name=re.compile("^Tally: for 2, against 0"))).to_be_visible()
