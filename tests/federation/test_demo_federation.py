@@ -7,7 +7,9 @@ from aicommons.core.blobs import BlobStore
 from aicommons.core.db import unit_of_work
 from aicommons.core.jobs import Worker
 from aicommons.demo import CLINICS, DEMO_RUN, FEDERATED_PROBLEM, seed
+from aicommons.federation import nodes as federation_nodes
 from aicommons.federation.models import Node
+from aicommons.members.models import Member
 
 
 def test_the_demo_run_trains_on_three_clinics_and_rewards_who_runs_them(client, factory, settings):
@@ -18,6 +20,10 @@ def test_the_demo_run_trains_on_three_clinics_and_rewards_who_runs_them(client, 
     assert len({node["rows"] for node in nodes}) == 3  # non-IID parts of different sizes
     queued = client.get(f"/api/v1/problems/{FEDERATED_PROBLEM}/runs").json()
     assert [run["state"] for run in queued] == ["queued"]
+    with factory() as db:  # an organizer of the nurses' circle may add a node of its dataset
+        grace = db.scalar(select(Member).where(Member.handle == "grace"))
+        offered = federation_nodes.node_datasets(session=db, member=grace)
+    assert [dataset.slug for dataset in offered] == ["diabetes-progression"]
 
     worker = Worker(factory, job_handlers(settings), heartbeat_seconds=5, timeout_seconds=600)
     while worker.run_once() is not None:

@@ -87,9 +87,11 @@ def register_with_rows(
 
 
 def node_datasets(*, session: Session, member: Member) -> list[Dataset]:
-    """The federated datasets with a published schema whose nodes the member may run."""
-    owned = datasets.owned_by(session=session, member=member)
-    return [dataset for dataset in owned if dataset.policy == Policy.FEDERATED and dataset.version_count > 0]
+    """The federated datasets with a published schema whose nodes the member may run: their own, and their
+    communities' where they are a steward or organizer."""
+    published = select(Dataset).where(Dataset.policy == Policy.FEDERATED, Dataset.version_count > 0)
+    found = session.scalars(published.order_by(Dataset.title))
+    return [dataset for dataset in found if dataset_permissions.is_owner(session, dataset, member)]
 
 
 def get_node(*, session: Session, node_id: int) -> Node:
