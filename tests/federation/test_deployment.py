@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fastapi.testclient import TestClient
 
 import aicommons.app
 from tests.conftest import LiveServer
@@ -164,43 +166,66 @@ def commons(settings, superlink: Link) -> Iterator[str]:
         yield url
 
 
+def start_node(commons: str, superlink: Link, federated, number: int, tmp_path: Path) -> subprocess.Popen:
+    """`aicommons node start` for the `number`th clinic's file, as the dataset's owner, in its own session."""
+    owner = federated.owner_headers["Authorization"].removeprefix("Bearer ")
+    command = [
+        sys.executable,
+        "-m",
+        "aicommons",
+        "node",
+        "start",
+        "--commons",
+        commons,
+        "--token",
+        owner,
+        "--dataset",
+        federated.dataset,
+        "--data",
+        str(federated.files[number]),
+        "--name",
+        f"clinic-{number}",
+        "--port",
+        str(free_port()),
+        *(["--root-certificates", str(superlink.certificates)] if superlink.certificates else []),
+    ]
+    environment = flower_environment(tmp_path / f"node-{number}") | {
+        "AICOMMONS_CONFIG_DIR": str(tmp_path / f"config-{number}")
+    }
+    with (tmp_path / f"node-{number}.log").open("w") as log:
+        return subprocess.Popen(
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def test_stopping_node_start_stops_its_supernode(commons, superlink, federated, tmp_path):
+    """`kill PID` of `aicommons node start` (SIGTERM to it alone) stops the SuperNode it runs: no node keeps
+    training for the commons after its owner stopped it (issue 16, item 7)."""
+    if "postgresql" in federated.database or superlink.certificates:
+        pytest.skip("the signal is the node's business: one database and one SuperLink suffice")
+    started = start_node(commons, superlink, federated, 0, tmp_path)
+    try:
+        node = psutil.Process(started.pid)
+        wait_for(
+            lambda: any("flower-supernode" in " ".join(one.cmdline()) for one in node.children()),
+            "the SuperNode",
+            90,
+        )
+        family = node.children(recursive=True)
+        os.kill(started.pid, signal.SIGTERM)
+        assert started.wait(timeout=30) == 0
+        _, alive = psutil.wait_procs(family, timeout=30)
+        assert [one.pid for one in alive] == [], [" ".join(one.cmdline()) for one in alive]
+    finally:
+        stop([started])
+
+
 def test_three_node_processes_train_a_run_started_at_the_commons(
     commons, superlink, federated, make_member, token_for, tmp_path
 ):
     if "postgresql" in federated.database:
         pytest.skip("one engine test is enough: the database side is the simulation tests'")
-    owner = federated.owner_headers["Authorization"].removeprefix("Bearer ")
-    nodes = []
-    for number in range(3):
-        command = [
-            sys.executable,
-            "-m",
-            "aicommons",
-            "node",
-            "start",
-            "--commons",
-            commons,
-            "--token",
-            owner,
-            "--dataset",
-            federated.dataset,
-            "--data",
-            str(federated.files[number]),
-            "--name",
-            f"clinic-{number}",
-            "--port",
-            str(free_port()),
-            *(["--root-certificates", str(superlink.certificates)] if superlink.certificates else []),
-        ]
-        environment = flower_environment(tmp_path / f"node-{number}") | {
-            "AICOMMONS_CONFIG_DIR": str(tmp_path / f"config-{number}")
-        }
-        with (tmp_path / f"node-{number}.log").open("w") as log:
-            nodes.append(
-                subprocess.Popen(
-                    command, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
-            )
+    nodes = [start_node(commons, superlink, federated, number, tmp_path) for number in range(3)]
     try:
         listed = lambda: httpx.get(f"{commons}/api/v1/problems/{federated.slug}/nodes").json()  # noqa: E731
         wait_for(lambda: len(listed()) == 3, "the three nodes' registration", 90)
@@ -226,3 +251,51 @@ def train_once(commons: str, problem: str, form: dict, solver: dict[str, str]) -
     finished = run()
     assert finished["state"] == "succeeded", finished["error"]
     return finished
+
+
+def ssh_public_key() -> str:
+    key = ec.generate_private_key(ec.SECP384R1()).public_key()
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def deployed_node(name: str, key: str, federated) -> dict:
+    return {"name": name, "dataset": federated.dataset, "public_key": key, "rows": 100}
+
+
+def test_a_superlink_that_cannot_be_reached_is_a_superlink_refused_problem(
+    settings, federated, client, tmp_path
+):
+    """Registering a deployed node while the SuperLink is down answers the documented 502, not a bare 500,
+    and registers nothing (issue 16, item 5)."""
+    ca, _, _ = certificates(tmp_path / "tls")
+    down = {"superlink": f"127.0.0.1:{free_port()}", "superlink_certificates": ca}
+    with TestClient(aicommons.app.create_app(settings.model_copy(update=down))) as commons:
+        sent = commons.post(
+            "/api/v1/nodes",
+            json=deployed_node("clinic-x", ssh_public_key(), federated),
+            headers=federated.owner_headers,
+        )
+    assert (sent.status_code, sent.json()["code"]) == (502, "superlink_refused")
+    assert "cannot be reached" in sent.json()["detail"]
+    assert client.get(f"/api/v1/problems/{federated.slug}/nodes").json() == []
+
+
+def test_a_key_the_superlink_knows_already_is_a_superlink_refused_problem(commons, superlink, federated):
+    if "postgresql" in federated.database or not superlink.certificates:
+        pytest.skip("only a SuperLink that authenticates its nodes registers keys")
+    key = ssh_public_key()
+    first = httpx.post(
+        f"{commons}/api/v1/nodes",
+        json=deployed_node("clinic-a", key, federated),
+        headers=federated.owner_headers,
+    )
+    assert first.status_code == 201, first.text
+    again = httpx.post(
+        f"{commons}/api/v1/nodes",
+        json=deployed_node("clinic-b", key, federated),
+        headers=federated.owner_headers,
+    )
+    assert (again.status_code, again.json()["code"]) == (502, "superlink_refused")
+    assert [
+        node["name"] for node in httpx.get(f"{commons}/api/v1/problems/{federated.slug}/nodes").json()
+    ] == ["clinic-a"]

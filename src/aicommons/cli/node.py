@@ -8,9 +8,11 @@ round and sends back only model weights and the row count.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +33,8 @@ app = typer.Typer(
     help="Run a data owner's node: train for the commons on rows that never leave this machine.",
     no_args_is_help=True,
 )
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_GRACE_SECONDS = 10.0
 CommonsOption = Annotated[
     str, typer.Option("--commons", "--server", envvar="AICOMMONS_SERVER", help="the commons' URL")
 ]
@@ -168,10 +172,33 @@ def _supernode(
         # the SuperNode starts Flower's other programs (flower-superexec, flwr-clientapp) by name
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
+    return _run_until_stopped(subprocess.Popen(command, env=environment))
+
+
+def _run_until_stopped(supernode: subprocess.Popen[bytes]) -> int:
+    """Wait for the SuperNode; a SIGTERM, SIGINT or SIGHUP sent to this command is passed on to it, so that
+    stopping the command (`kill PID`, Ctrl-C, a closed terminal) stops the node too. A SuperNode still
+    running `STOP_GRACE_SECONDS` after that is killed. 0 when it was stopped so, else its exit code."""
+    stopping: list[float] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        stopping.append(time.monotonic())
+        supernode.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
     try:
-        return subprocess.run(command, env=environment, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = supernode.wait(timeout=0.5)
+                return 0 if stopping else code
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > STOP_GRACE_SECONDS:
+                    supernode.kill()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if supernode.poll() is None:
+            supernode.kill()
 
 
 def _flower(program: str) -> str:

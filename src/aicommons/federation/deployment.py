@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flwr.cli.build import build_fab_from_files
@@ -166,6 +167,12 @@ def admit(*, superlink: str, certificates: bytes, public_key: str, name: str) ->
     control = _clients(superlink, certificates, ControlHttpClient, "flwr CLI")
     try:
         admitted = control.RegisterNode(RegisterNodeRequest(public_key=public_key_to_bytes(key), name=name))
+    except httpx.HTTPStatusError as error:  # e.g. the key is registered already
+        raise RuntimeError(
+            f"the SuperLink answered {error.response.status_code}: {error.response.text[:200]}"
+        ) from None
+    except httpx.HTTPError as error:
+        raise RuntimeError(f"the SuperLink at {superlink} cannot be reached: {error}") from None
     finally:
         control.close()
     if not admitted.node_id:
