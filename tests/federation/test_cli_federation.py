@@ -49,3 +49,13 @@ def test_a_run_the_nodes_refuse_exits_with_the_reason(remote_env, federated):
     assert refused.returncode == 1 and "not_enough_nodes" in refused.stderr
     bad = aicommons("federation", "train", federated.slug, "--rounds", "0", env=remote_env)
     assert bad.returncode == 2
+
+
+def test_a_run_trains_on_the_nodes_chosen_on_the_command_line(remote_env, federated):
+    chosen = aicommons(
+        "federation", "train", federated.slug, "--node", "1", "--node", "3", "--seed", "7", env=remote_env
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert "Queued run 1 on nodes [1, 3]." in chosen.stdout
+    unknown = aicommons("federation", "train", federated.slug, "--node", "99", env=remote_env)
+    assert unknown.returncode == 1 and "validation_failed" in unknown.stderr

@@ -63,21 +63,32 @@ def train(
     clip_norm: Annotated[float | None, typer.Option(help="differential privacy: clip each example")] = None,
     noise_multiplier: Annotated[float, typer.Option(min=0, help="differential privacy: the noise")] = 0.0,
     license_id: Annotated[str, typer.Option("--license", help="the model's SPDX license")] = "CC-BY-4.0",
+    node: Annotated[
+        list[int] | None,
+        typer.Option(help="a node id to train on (repeat; default: every node that accepts)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="the run's seed: the same seed, the same run")] = 0,
     wait: Annotated[bool, typer.Option(help="follow the run with a progress bar until it ends")] = False,
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
 ) -> None:
-    """Start a federated training run for a problem on the nodes whose policies accept it."""
-    settings: dict[str, Any] = {
-        "family": family,
-        "strategy": strategy,
-        "rounds": rounds,
-        "local_epochs": local_epochs,
-        "learning_rate": learning_rate,
-        "min_nodes": min_nodes,
-        "noise_multiplier": noise_multiplier,
-        "license": license_id,
-    } | ({"clip_norm": clip_norm} if clip_norm is not None else {})
+    """Start a federated training run for a problem on the chosen nodes (`aicommons federation nodes`
+    lists them), or on every node whose policy accepts it."""
+    settings: dict[str, Any] = (
+        {
+            "family": family,
+            "strategy": strategy,
+            "rounds": rounds,
+            "local_epochs": local_epochs,
+            "learning_rate": learning_rate,
+            "min_nodes": min_nodes,
+            "noise_multiplier": noise_multiplier,
+            "license": license_id,
+            "seed": seed,
+        }
+        | ({"clip_norm": clip_norm} if clip_norm is not None else {})
+        | ({"nodes": node} if node else {})
+    )
     with remote(server, token) as client:
         run = Runs(client).start(problem, **settings)
         emit(None, OutputFormat.TEXT, f"Queued run {run.id} on nodes {run.json['node_ids']}.")
