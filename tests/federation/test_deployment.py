@@ -198,6 +198,14 @@ def start_node(commons: str, superlink: Link, federated, number: int, tmp_path: 
         )
 
 
+def runs(process: psutil.Process, program: str) -> bool:
+    """Whether `program` runs among the process's descendants (one that ends while we look does not)."""
+    try:
+        return any(program in " ".join(one.cmdline()) for one in process.children(recursive=True))
+    except psutil.Error:
+        return False
+
+
 def test_stopping_node_start_stops_its_supernode(commons, superlink, federated, tmp_path):
     """`kill PID` of `aicommons node start` (SIGTERM to it alone) stops the SuperNode it runs: no node keeps
     training for the commons after its owner stopped it (issue 16, item 7)."""
@@ -206,12 +214,9 @@ def test_stopping_node_start_stops_its_supernode(commons, superlink, federated, 
     started = start_node(commons, superlink, federated, 0, tmp_path)
     try:
         node = psutil.Process(started.pid)
-        wait_for(
-            lambda: any("flower-supernode" in " ".join(one.cmdline()) for one in node.children()),
-            "the SuperNode",
-            90,
-        )
-        family = node.children(recursive=True)
+        both = lambda: runs(node, "flower-supernode") and runs(node, "flower-superexec")  # noqa: E731
+        wait_for(both, "the SuperNode", 90)
+        family = node.children(recursive=True)  # the SuperNode and the programs it started
         os.kill(started.pid, signal.SIGTERM)
         assert started.wait(timeout=30) == 0
         _, alive = psutil.wait_procs(family, timeout=30)
