@@ -234,61 +234,42 @@ def _listed(value: str | list[str]) -> list[str]:
 # --- the team section: founding, invitations and requests --------------------------------------------------
 
 
+def _found_or_join(session: Session, problem: Problem, viewer: Member, data: dict[str, Any]) -> None:
+    teams.join_team(session=session, problem=problem, member=viewer, team_name=str(data.get("team", "")))
+
+
+def _ask(session: Session, problem: Problem, viewer: Member, data: dict[str, Any]) -> None:
+    teams.ask(session=session, problem=problem, member=viewer, team_name=str(data.get("ask", "")))
+
+
+def _invite(session: Session, problem: Problem, viewer: Member, data: dict[str, Any]) -> None:
+    team = service.current_team(session, problem, viewer)
+    name, handle = team.name if team else "", str(data.get("handle", "")).strip()
+    teams.invite(session=session, problem=problem, actor=viewer, team_name=name, handle=handle)
+
+
+TEAM_FORMS: dict[str | None, Callable[[Session, Problem, Member, dict[str, Any]], None]] = {
+    None: _found_or_join,  # a fresh name founds a team; the name of a team that invited you takes it up
+    "requests": _ask,  # ask to join a team by its name; one of its members approves or declines
+    "invitations": _invite,  # invite a member to your team by handle
+}
+
+
 @router.post("/problems/{ref}/team")
-def join_team(  # noqa: PLR0917 (FastAPI passes what the route declares)
+@router.post("/problems/{ref}/team/{form}")
+def team_form(  # noqa: PLR0917 (FastAPI passes what the route declares)
     request: Request,
     pages: PageRenderer,
     data: FormData,
     session: DbSession,
     viewer: PageMember,
     problem: ProblemByRef,
+    form: Literal["requests", "invitations"] | None = None,
 ) -> Response:
-    """Found a team by a fresh name (or take up the invitation of the team of that name)."""
+    """The team section's forms: found a team (or take up an invitation), ask to join one, invite a member."""
 
     def act() -> str:
-        teams.join_team(session=session, problem=problem, member=viewer, team_name=str(data.get("team", "")))
-        return f"/problems/{problem.slug}#team"
-
-    return _team_act(
-        request, pages=pages, session=session, viewer=viewer, problem=problem, act=act, values=data
-    )
-
-
-@router.post("/problems/{ref}/team/requests")
-def ask_to_join(  # noqa: PLR0917 (FastAPI passes what the route declares)
-    request: Request,
-    pages: PageRenderer,
-    data: FormData,
-    session: DbSession,
-    viewer: PageMember,
-    problem: ProblemByRef,
-) -> Response:
-    """Ask to join a team by its name; one of its members approves or declines."""
-
-    def act() -> str:
-        teams.ask(session=session, problem=problem, member=viewer, team_name=str(data.get("ask", "")))
-        return f"/problems/{problem.slug}#team"
-
-    return _team_act(
-        request, pages=pages, session=session, viewer=viewer, problem=problem, act=act, values=data
-    )
-
-
-@router.post("/problems/{ref}/team/invitations")
-def invite(  # noqa: PLR0917 (FastAPI passes what the route declares)
-    request: Request,
-    pages: PageRenderer,
-    data: FormData,
-    session: DbSession,
-    viewer: PageMember,
-    problem: ProblemByRef,
-) -> Response:
-    """Invite a member to the viewer's team by handle."""
-
-    def act() -> str:
-        team = service.current_team(session, problem, viewer)
-        name, handle = team.name if team else "", str(data.get("handle", "")).strip()
-        teams.invite(session=session, problem=problem, actor=viewer, team_name=name, handle=handle)
+        TEAM_FORMS[form](session, problem, viewer, data)
         return f"/problems/{problem.slug}#team"
 
     return _team_act(
